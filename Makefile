@@ -1,0 +1,57 @@
+# OneDesk — `make run` and `make test` are the two commands the README promises.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Find a Python >= 3.12 by itself: newest of python3.13/python3.12 on PATH, then pyenv's builds.
+# Shims that fail to run (pyenv without a selected version) are skipped because we run each candidate.
+define find_python
+for c in python3.13 python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[3-9]*/bin/python3 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3 2>/dev/null | sort -rV) python3; do \
+  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then \
+    command -v $$c; exit 0; fi; done; exit 1
+endef
+
+.PHONY: help run setup test lint messages clean
+
+help:
+	@echo "make run   — set up (venv, install, migrate, demo data, translations) and serve on http://$(HOST):$(PORT)"
+	@echo "make test  — run the whole suite (on DATABASE_URL if set, else SQLite)"
+
+$(VENV)/.installed: pyproject.toml
+	@PYBIN=$$( $(find_python) ) || { echo "OneDesk needs Python >= 3.12 (Django 6.1). Install python3.12 or python3.13 (e.g. with pyenv) and retry."; exit 1; }; \
+	echo "Using $$PYBIN ($$($$PYBIN --version))"; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)'; then rm -rf $(VENV); $$PYBIN -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed
+	@mkdir -p var
+	$(MANAGE) compilemessages --ignore=.venv -v 0
+	$(MANAGE) migrate --noinput -v 0
+	$(MANAGE) load_demo
+
+run: setup
+	@$(MANAGE) demo_logins
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+test: $(VENV)/.installed
+	$(MANAGE) compilemessages --ignore=.venv -v 0
+	$(MANAGE) makemigrations --check --dry-run -v 1
+	$(PY) -m ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint:
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+messages: $(VENV)/.installed
+	$(MANAGE) makemessages -l zh_Hans -l en --ignore=.venv --ignore=static/vendor --no-location
+	$(MANAGE) compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3

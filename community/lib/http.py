@@ -1,0 +1,38 @@
+"""Small view helpers shared by the apps."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
+from django.forms import Form
+from django.http import HttpRequest
+
+
+def paginate(request: HttpRequest, queryset, per_page: int | None = None) -> Page:
+    """A page of the queryset; out-of-range or junk page numbers give the nearest valid page."""
+    paginator = Paginator(queryset, per_page or settings.PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # Behind the production proxy, REMOTE_ADDR is set from X-Forwarded-For by the proxy's config.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def add_service_errors(form: Form, exc: ValidationError) -> None:
+    """Put a service's ValidationError on the form: field errors on their fields, others on top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def querystring_without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+def is_stale(exc: ValidationError) -> bool:
+    """True when a service refused a write because the record changed since the form was shown."""
+    return not hasattr(exc, "error_dict") and any(e.code == "stale" for e in exc.error_list)

@@ -1,0 +1,153 @@
+"""Normalise and validate Chinese identifiers and names: ID cards (GB 11643), unified social credit
+codes (GB 32100), mobile and landline numbers, personal names.
+
+Each ``normalize_*`` function returns the canonical form or raises ``ValidationError`` with a
+translated message. Forms and services call the same functions, so the rules cannot drift apart.
+"""
+
+import datetime as dt
+import re
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_RE = re.compile(r"[0-9]{17}[0-9X]")
+
+# GB 32100: 18 characters from this alphabet (no I, O, Z, S, V); weights 3^i mod 31.
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_RE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}")
+
+_MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
+_LANDLINE_RE = re.compile(r"0[1-9][0-9]{1,2}-?[0-9]{7,8}")
+_PHONE_STRIP = re.compile(r"[\s\-()]")
+
+# Bidi overrides/isolates and other invisible format characters have no place in a name.
+_FORBIDDEN_NAME_CHARS = {"\x00", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067",
+                         "\u2068", "\u2069", "\u200e", "\u200f", "\u061c"}
+NAME_MAX_LENGTH = 64
+
+
+def nfkc(value: str) -> str:
+    """Full-width digits and letters become ASCII; surrounding whitespace goes."""
+    return unicodedata.normalize("NFKC", value or "").strip()
+
+
+def id_check_char(first17: str) -> str:
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def normalize_id_number(value: str) -> str:
+    """Return an 18-character resident ID number (GB 11643) with an upper-case X, or raise."""
+    number = nfkc(value).replace(" ", "").upper()
+    if not _ID_RE.fullmatch(number):
+        raise ValidationError(_("An ID card number has 18 characters: 17 digits and a digit or X."),
+                              code="id_format")
+    try:
+        birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise ValidationError(_("The birth date in this ID card number does not exist."),
+                              code="id_birth_date") from None
+    if birth.year < 1890 or birth > dt.date.today():
+        raise ValidationError(_("The birth date in this ID card number does not exist."), code="id_birth_date")
+    if id_check_char(number[:17]) != number[17]:
+        raise ValidationError(_("The check digit of this ID card number is wrong; please check it."),
+                              code="id_checksum")
+    return number
+
+
+def birth_date_from_id(number: str) -> dt.date:
+    return dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
+def gender_from_id(number: str) -> str:
+    """The 17th digit is odd for men and even for women."""
+    return "male" if int(number[16]) % 2 else "female"
+
+
+def credit_code_check_char(first17: str) -> str:
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def normalize_credit_code(value: str) -> str:
+    """Return an 18-character unified social credit code (GB 32100), upper case, or raise."""
+    code = nfkc(value).replace(" ", "").upper()
+    if not _USCC_RE.fullmatch(code):
+        raise ValidationError(
+            _("A unified social credit code has 18 characters: digits and capital letters except I, O, Z, S, V."),
+            code="credit_code_format",
+        )
+    if credit_code_check_char(code[:17]) != code[17]:
+        raise ValidationError(_("The check character of this credit code is wrong; please check it."),
+                              code="credit_code_checksum")
+    return code
+
+
+def normalize_phone(value: str) -> str:
+    """Return a mobile number as 11 digits or a landline as 0XX-XXXXXXXX; accept +86, spaces, hyphens."""
+    raw = nfkc(value)
+    compact = _PHONE_STRIP.sub("", raw)
+    if compact.startswith("+86"):
+        compact = compact[3:]
+    elif compact.startswith("0086"):
+        compact = compact[4:]
+    if _MOBILE_RE.fullmatch(compact):
+        return compact
+    # Landlines keep their area code separated, as people write them: 010-65001234.
+    landline = re.sub(r"[\s()]", "", raw).replace("－", "-")
+    if _LANDLINE_RE.fullmatch(landline):
+        digits = landline.replace("-", "")
+        area_len = 3 if digits[1] in "12" else 4  # 010, 021, 022… are 3 digits; others 4.
+        return f"{digits[:area_len]}-{digits[area_len:]}"
+    raise ValidationError(
+        _("Enter an 11-digit mobile number (e.g. 13812345678) or a landline with its area code (e.g. 010-65001234)."),
+        code="phone_format",
+    )
+
+
+def normalize_name(value: str) -> str:
+    """Names stay as entered (middle dot, rare characters beyond the BMP); control characters are refused."""
+    name = unicodedata.normalize("NFC", value or "").strip()
+    name = name.replace("•", "·").replace("・", "·")  # common look-alikes of the middle dot U+00B7
+    if not name:
+        raise ValidationError(_("Enter a name."), code="name_required")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(_("A name has at most %(max)d characters.") % {"max": NAME_MAX_LENGTH},
+                              code="name_length")
+    if any(ch in _FORBIDDEN_NAME_CHARS or unicodedata.category(ch) in {"Cc", "Cs", "Co"} for ch in name):
+        raise ValidationError(_("The name contains invisible or control characters."), code="name_chars")
+    return name
+
+
+def clean_text(value: str, *, max_length: int | None = None) -> str:
+    """Free text: NUL and bidi overrides removed (they hide what a text says), whitespace trimmed."""
+    text = "".join(ch for ch in (value or "") if ch not in _FORBIDDEN_NAME_CHARS).strip()
+    if max_length is not None and len(text) > max_length:
+        raise ValidationError(_("At most %(max)d characters.") % {"max": max_length}, code="too_long")
+    return text
+
+
+def mask_phone(phone: str) -> str:
+    """138****1234 for mobiles, 010-****1234 for landlines."""
+    if not phone:
+        return ""
+    if "-" in phone:
+        area, number = phone.split("-", 1)
+        return f"{area}-{'*' * max(len(number) - 4, 0)}{number[-4:]}"
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
+
+
+def mask_id_number(number: str) -> str:
+    """First 3 and last 4 characters visible: 110***********123X."""
+    if not number:
+        return ""
+    if len(number) < 8:
+        return "*" * len(number)
+    return f"{number[:3]}{'*' * (len(number) - 7)}{number[-4:]}"

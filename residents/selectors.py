@@ -1,0 +1,178 @@
+"""Reads of the registry. The scoping functions here are the permission gate: every view that
+lists or opens registry data goes through them, so a user of one community never sees another's."""
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from community.lib.validators import nfkc
+from residents.models import (Building, CareTag, Community, Household, ImportBatch, PersonalDataAccess,
+                              Resident)
+
+
+def communities_visible_to(user) -> QuerySet[Community]:
+    """The one scoping function: communities whose data this user may see.
+
+    Superusers see all; subdistrict staff their subdistrict's communities; everyone else the one
+    community of their membership; users without a membership see nothing."""
+    if not user.is_authenticated or not user.is_active:
+        return Community.objects.none()
+    if user.is_superuser:
+        return Community.objects.all()
+    membership = getattr(user, "membership", None)
+    if membership is None:
+        return Community.objects.none()
+    if membership.subdistrict_id:
+        return Community.objects.filter(subdistrict_id=membership.subdistrict_id)
+    return Community.objects.filter(pk=membership.community_id)
+
+
+def get_community_for(user, pk: int) -> Community:
+    community = communities_visible_to(user).select_related("subdistrict").filter(pk=pk).first()
+    if community is None:
+        raise Http404
+    return community
+
+
+def home_community_for(user) -> Community | None:
+    """The community a user works in (None for subdistrict staff, who pick one)."""
+    membership = getattr(user, "membership", None) if user.is_authenticated else None
+    return membership.community if membership and membership.community_id else None
+
+
+def buildings_visible_to(user) -> QuerySet[Building]:
+    return Building.objects.filter(community__in=communities_visible_to(user)).select_related("community")
+
+
+def get_building_for(user, pk: int) -> Building:
+    building = buildings_visible_to(user).filter(pk=pk).first()
+    if building is None:
+        raise Http404
+    return building
+
+
+def households_visible_to(user) -> QuerySet[Household]:
+    return Household.objects.filter(building__community__in=communities_visible_to(user)).select_related(
+        "building", "building__community"
+    )
+
+
+def get_household_for(user, pk: int) -> Household:
+    household = (
+        households_visible_to(user)
+        .prefetch_related(
+            Prefetch("members", queryset=Resident.objects.prefetch_related("care_tags").order_by("relation", "pk"))
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if household is None:
+        raise Http404
+    return household
+
+
+def residents_visible_to(user) -> QuerySet[Resident]:
+    return (
+        Resident.objects.filter(community__in=communities_visible_to(user))
+        .select_related("household__building", "community", "employer")
+        .prefetch_related("care_tags")
+    )
+
+
+def get_resident_for(user, pk: int) -> Resident:
+    resident = residents_visible_to(user).filter(pk=pk).first()
+    if resident is None:
+        raise Http404
+    return resident
+
+
+def resident_search(queryset: QuerySet[Resident], text: str) -> QuerySet[Resident]:
+    """Search as people type: name, pinyin or its initials, the phone's last digits, an address.
+
+    "3-2-301" or "3号楼2单元301" style addresses match building, entrance and room."""
+    text = nfkc(text)
+    if not text:
+        return queryset
+    lowered = text.lower().replace(" ", "")
+    query = Q(name__icontains=text) | Q(name_pinyin__startswith=lowered) | Q(name_initials__startswith=lowered)
+    if lowered.isascii() and lowered.isdigit() and len(lowered) >= 4:
+        query |= Q(phone__endswith=lowered)
+    parts = [p for p in _split_address(text) if p]
+    if len(parts) == 3:
+        building, entrance, room = parts
+        query |= Q(household__building__number__startswith=building, household__entrance=int(entrance)
+                   if entrance.isdigit() else -1, household__room=room)
+    elif len(parts) == 2:
+        query |= Q(household__building__number__startswith=parts[0], household__room=parts[1])
+    query |= Q(household__building__number=text) | Q(household__room=text)
+    return queryset.filter(query)
+
+
+def _split_address(text: str) -> list[str]:
+    import re
+
+    return re.split(r"[-\s/]+|号楼|单元|室", text) if re.search(r"[-\s/]|号楼|单元", text) else []
+
+
+def directory(user, *, text: str = "", building_id: int | None = None, tag_id: int | None = None
+              ) -> QuerySet[Resident]:
+    queryset = residents_visible_to(user)
+    if building_id:
+        queryset = queryset.filter(household__building_id=building_id)
+    if tag_id:
+        queryset = queryset.filter(care_tags__id=tag_id)
+    return resident_search(queryset, text).order_by("name_pinyin", "pk")
+
+
+def care_tags() -> QuerySet[CareTag]:
+    return CareTag.objects.all()
+
+
+def building_households(building: Building) -> QuerySet[Household]:
+    """A building's households with their member count, in entrance/room order."""
+    return building.households.annotate(member_count=Count("members")).order_by("entrance", "room")
+
+
+def communities_with_counts(user) -> QuerySet[Community]:
+    return communities_visible_to(user).select_related("subdistrict").annotate(
+        building_count=Count("buildings", distinct=True),
+        resident_count=Count("residents", distinct=True),
+    )
+
+
+def imports_visible_to(user) -> QuerySet[ImportBatch]:
+    return ImportBatch.objects.filter(community__in=communities_visible_to(user)).select_related(
+        "community", "created_by"
+    )
+
+
+def get_import_for(user, pk: int) -> ImportBatch:
+    batch = imports_visible_to(user).filter(pk=pk).first()
+    if batch is None:
+        raise Http404
+    return batch
+
+
+def data_access_log(user) -> QuerySet[PersonalDataAccess]:
+    return PersonalDataAccess.objects.filter(resident__community__in=communities_visible_to(user)).select_related(
+        "actor", "resident"
+    )
+
+
+def buildings_with_counts(user) -> QuerySet[Building]:
+    return buildings_visible_to(user).annotate(
+        household_count=Count("households", distinct=True),
+    ).order_by("community__name", "position", "number")
+
+
+def group_by_entrance(households) -> list[tuple[int, list[Household]]]:
+    """[(entrance, [households…]), …] for a building page; the list is already ordered by entrance."""
+    groups: dict[int, list[Household]] = {}
+    for household in households:
+        groups.setdefault(household.entrance, []).append(household)
+    return list(groups.items())
+
+
+def responsible_workers(building: Building):
+    """The social workers who walk this building (包片). Read through the reverse relation so the
+    registry does not import the stations app."""
+    return building.responsible_workers.filter(is_active=True).order_by("display_name")

@@ -1,0 +1,54 @@
+"""Roles as groups with permissions, defined once. `sync_roles` makes the database match this table."""
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+from stations.choices import Role
+
+# (app_label, codename) per role. Scope (which community) is decided by residents.selectors, not here.
+ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
+    Role.WORKER: [
+        ("residents", "view_resident"), ("residents", "add_resident"), ("residents", "change_resident"),
+        ("residents", "view_household"), ("residents", "add_household"), ("residents", "change_household"),
+        ("residents", "view_building"), ("residents", "view_enterprise"), ("residents", "view_community"),
+        ("residents", "add_importbatch"),
+        ("stations", "view_socialworker"),
+    ],
+    Role.HEAD: [
+        ("residents", "view_resident"), ("residents", "add_resident"), ("residents", "change_resident"),
+        ("residents", "view_household"), ("residents", "add_household"), ("residents", "change_household"),
+        ("residents", "view_building"), ("residents", "view_enterprise"), ("residents", "view_community"),
+        ("residents", "add_importbatch"), ("residents", "reveal_personal_data"),
+        ("residents", "view_personaldataaccess"),
+        ("stations", "view_socialworker"), ("stations", "change_socialworker"), ("stations", "add_leave"),
+    ],
+    Role.SUBDISTRICT: [
+        ("residents", "view_community"), ("residents", "view_building"), ("residents", "view_resident"),
+        ("residents", "view_household"), ("residents", "view_enterprise"),
+        ("stations", "view_socialworker"),
+    ],
+    Role.RESIDENT: [],
+}
+
+
+def sync_roles() -> None:
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        query = Q(pk__in=[])
+        for app_label, codename in perms:
+            query |= Q(content_type__app_label=app_label, codename=codename)
+        group.permissions.set(Permission.objects.filter(query))
+
+
+def sync_roles_after_migrate(sender, **kwargs) -> None:
+    sync_roles()
+
+
+def user_roles(user) -> set[str]:
+    """The role codes of a user (superusers count as committee heads for navigation)."""
+    if not user.is_authenticated:
+        return set()
+    names = {group.name for group in user.groups.all()}
+    if user.is_superuser:
+        names.add(Role.HEAD)
+    return names & set(Role.values)
