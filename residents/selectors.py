@@ -1,9 +1,12 @@
 """Reads of the registry. The scoping functions here are the permission gate: every view that
 lists or opens registry data goes through them, so a user of one community never sees another's."""
 
+import re
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
+from community.lib.db import count_subquery
 from community.lib.validators import nfkc
 from residents.models import (Building, CareTag, Community, Household, ImportBatch, PersonalDataAccess,
                               Resident)
@@ -85,6 +88,10 @@ def get_resident_for(user, pk: int) -> Resident:
     return resident
 
 
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+_BUILDING_SUFFIXES = ("号楼", "号", "栋", "幢", "座", "楼")
+
+
 def resident_search(queryset: QuerySet[Resident], text: str) -> QuerySet[Resident]:
     """Search as people type: name, pinyin or its initials, the phone's last digits, an address.
 
@@ -99,17 +106,26 @@ def resident_search(queryset: QuerySet[Resident], text: str) -> QuerySet[Residen
     parts = [p for p in _split_address(text) if p]
     if len(parts) == 3:
         building, entrance, room = parts
-        query |= Q(household__building__number__startswith=building, household__entrance=int(entrance)
-                   if entrance.isdigit() else -1, household__room=room)
+        # [0-9] only, at most 4 digits: int() would take other scripts' digits, and a huge number overflows
+        # the database integer.
+        if _ASCII_DIGITS.fullmatch(entrance) and len(entrance) <= 4:
+            query |= _building_q(building) & Q(household__entrance=int(entrance), household__room=room.upper())
     elif len(parts) == 2:
-        query |= Q(household__building__number__startswith=parts[0], household__room=parts[1])
-    query |= Q(household__building__number=text) | Q(household__room=text)
+        query |= _building_q(parts[0]) & Q(household__room=parts[1].upper())
+    query |= Q(household__building__number=text) | Q(household__room=text.upper())  # rooms are stored upper case
     return queryset.filter(query)
 
 
-def _split_address(text: str) -> list[str]:
-    import re
+def _building_q(typed: str) -> Q:
+    """Typed "1", "1号" or "1栋" mean building "1号楼" (or "1栋"…), never "10号楼" as a prefix match would."""
+    for suffix in _BUILDING_SUFFIXES:
+        if typed.endswith(suffix) and len(typed) > len(suffix):
+            typed = typed[: -len(suffix)]
+            break
+    return Q(household__building__number__in=[typed, *(typed + suffix for suffix in _BUILDING_SUFFIXES)])
 
+
+def _split_address(text: str) -> list[str]:
     return re.split(r"[-\s/]+|号楼|单元|室", text) if re.search(r"[-\s/]|号楼|单元", text) else []
 
 
@@ -134,8 +150,8 @@ def building_households(building: Building) -> QuerySet[Household]:
 
 def communities_with_counts(user) -> QuerySet[Community]:
     return communities_visible_to(user).select_related("subdistrict").annotate(
-        building_count=Count("buildings", distinct=True),
-        resident_count=Count("residents", distinct=True),
+        building_count=count_subquery(Building.objects.all(), "community"),
+        resident_count=count_subquery(Resident.objects.all(), "community"),
     )
 
 
@@ -160,7 +176,7 @@ def data_access_log(user) -> QuerySet[PersonalDataAccess]:
 
 def buildings_with_counts(user) -> QuerySet[Building]:
     return buildings_visible_to(user).annotate(
-        household_count=Count("households", distinct=True),
+        household_count=count_subquery(Household.objects.all(), "building"),
     ).order_by("community__name", "position", "number")
 
 

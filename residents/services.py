@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
@@ -14,6 +15,7 @@ from community.lib.validators import (birth_date_from_id, clean_text, gender_fro
 from residents.choices import Gender, PersonalField, Relation
 from residents.models import (Building, CareTag, Community, Enterprise, Household, PersonalDataAccess,
                               Resident)
+from residents.selectors import communities_visible_to
 
 UNSET: Any = object()
 
@@ -59,7 +61,7 @@ def _normalise_person(*, name: str, phone: str, id_number: str, birth_date: dt.d
         clean["birth_date"] = id_birth
         if clean["gender"] == Gender.UNKNOWN:
             clean["gender"] = gender_from_id(clean["id_number"])
-    if clean["birth_date"] and clean["birth_date"] > dt.date.today():
+    if clean["birth_date"] and clean["birth_date"] > timezone.localdate():  # Beijing's today, not the server's
         errors.setdefault("birth_date", []).append(
             ValidationError(_("The birth date cannot be in the future."), code="birth_date_future"))
     if errors:
@@ -187,7 +189,11 @@ def household_update(*, actor, household: Household, version: str | None = None,
 def enterprise_create(*, actor, building: Building, name: str, credit_code: str, floor: str = "",
                       contact_name: str = "", contact_phone: str = "") -> Enterprise:
     errors = {}
-    clean: dict[str, str] = {}
+    clean: dict[str, str] = {"name": clean_text(name)}
+    if not clean["name"]:
+        errors["name"] = ValidationError(_("Enter the enterprise's name."), code="required")
+    elif len(clean["name"]) > 128:
+        errors["name"] = ValidationError(_("At most %(max)d characters.") % {"max": 128}, code="too_long")
     try:
         clean["credit_code"] = normalize_credit_code(credit_code)
     except ValidationError as exc:
@@ -203,21 +209,31 @@ def enterprise_create(*, actor, building: Building, name: str, credit_code: str,
         raise ValidationError(errors)
     if Enterprise.objects.filter(credit_code=clean["credit_code"]).exists():
         raise ValidationError({"credit_code": _("An enterprise with this credit code is already registered.")})
-    return Enterprise.objects.create(community=building.community, building=building, name=clean_text(name),
-                                     floor=clean_text(floor), contact_name=clean_text(contact_name),
-                                     contact_phone=clean.get("contact_phone", ""),
-                                     credit_code=clean["credit_code"])
+    enterprise = Enterprise(community=building.community, building=building, name=clean["name"],
+                            floor=clean_text(floor), contact_name=clean_text(contact_name),
+                            contact_phone=clean.get("contact_phone", ""), credit_code=clean["credit_code"])
+    try:
+        with transaction.atomic():  # a concurrent registration of the same code loses here, not with a 500
+            enterprise.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"credit_code": _("An enterprise with this credit code is already registered.")}) from None
+    return enterprise
 
 
 def personal_data_reveal(*, actor, resident: Resident, field: str, reason: str, ip_address: str | None) -> str:
     """Show one masked value to a user allowed to see it, and log who saw whose, why and from where."""
     if not actor.has_perm("residents.reveal_personal_data"):
         raise PermissionError
+    # The permission says "may reveal", the scope says "whose": a head of A never reveals B's residents.
+    if not communities_visible_to(actor).filter(pk=resident.community_id).exists():
+        raise PermissionError
     if field not in PersonalField.values:
         raise ValidationError(_("Unknown field."), code="bad_field")
     reason = clean_text(reason, max_length=200)
     if len(reason) < 2:
-        raise ValidationError({"reason": _("Say why you need to see this number.")}, code="reason_required")
+        raise ValidationError({"reason": ValidationError(_("Say why you need to see this number."),
+                                                         code="reason_required")})
     PersonalDataAccess.objects.create(actor=actor, resident=resident, field=field, reason=reason,
                                       ip_address=ip_address)
     return getattr(resident, field)

@@ -10,6 +10,7 @@ import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -25,9 +26,13 @@ _MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
 _LANDLINE_RE = re.compile(r"0[1-9][0-9]{1,2}-?[0-9]{7,8}")
 _PHONE_STRIP = re.compile(r"[\s\-()]")
 
-# Bidi overrides/isolates and other invisible format characters have no place in a name.
+# Bidi overrides/isolates and other invisible format characters have no place in a name. Zero-width
+# space, word joiner and BOM are invisible too: "张\u200b三" would look like a second 张三.
 _FORBIDDEN_NAME_CHARS = {"\x00", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067",
-                         "\u2068", "\u2069", "\u200e", "\u200f", "\u061c"}
+                         "\u2068", "\u2069", "\u200e", "\u200f", "\u061c", "\u200b", "\u2060", "\ufeff"}
+# Look-alikes of the middle dot U+00B7 that people type in transliterated names (阿依古丽·买买提):
+# bullet, katakana and half-width katakana middle dots, hyphenation point (Taiwan), bullet and dot operators.
+_MIDDLE_DOT_LOOKALIKES = str.maketrans(dict.fromkeys("\u2022\u30fb\uff65\u2027\u2219\u22c5", "\u00b7"))
 NAME_MAX_LENGTH = 64
 
 
@@ -52,7 +57,9 @@ def normalize_id_number(value: str) -> str:
     except ValueError:
         raise ValidationError(_("The birth date in this ID card number does not exist."),
                               code="id_birth_date") from None
-    if birth.year < 1890 or birth > dt.date.today():
+    # Today in the project's time zone (Asia/Shanghai), not the server's: at 07:00 in Beijing a UTC server
+    # is still on yesterday and would call a baby born today unborn.
+    if birth.year < 1890 or birth > timezone.localdate():
         raise ValidationError(_("The birth date in this ID card number does not exist."), code="id_birth_date")
     if id_check_char(number[:17]) != number[17]:
         raise ValidationError(_("The check digit of this ID card number is wrong; please check it."),
@@ -98,12 +105,18 @@ def normalize_phone(value: str) -> str:
         compact = compact[4:]
     if _MOBILE_RE.fullmatch(compact):
         return compact
-    # Landlines keep their area code separated, as people write them: 010-65001234.
-    landline = re.sub(r"[\s()]", "", raw).replace("－", "-")
+    # Landlines keep their area code separated, as people write them: 010-65001234. NFKC has already
+    # turned a full-width hyphen into "-".
+    landline = re.sub(r"[\s()]", "", raw)
     if _LANDLINE_RE.fullmatch(landline):
         digits = landline.replace("-", "")
-        area_len = 3 if digits[1] in "12" else 4  # 010, 021, 022… are 3 digits; others 4.
-        return f"{digits[:area_len]}-{digits[area_len:]}"
+        area_len = 3 if digits[1] in "12" else 4  # 010 and 020…029 are 3 digits; all others 4.
+        hyphen_at = landline.find("-")
+        # The local number has 7 or 8 digits after *that* area code, and a typed hyphen must sit after it:
+        # 010123456789 (9 local digits) or 0101-23456789 are typos, not 010-123456789.
+        if (7 <= len(digits) - area_len <= 8 and hyphen_at in (-1, area_len)
+                and not (digits[1] == "1" and digits[2] != "0")):  # 010 is the only 01X area code
+            return f"{digits[:area_len]}-{digits[area_len:]}"
     raise ValidationError(
         _("Enter an 11-digit mobile number (e.g. 13812345678) or a landline with its area code (e.g. 010-65001234)."),
         code="phone_format",
@@ -113,7 +126,7 @@ def normalize_phone(value: str) -> str:
 def normalize_name(value: str) -> str:
     """Names stay as entered (middle dot, rare characters beyond the BMP); control characters are refused."""
     name = unicodedata.normalize("NFC", value or "").strip()
-    name = name.replace("•", "·").replace("・", "·")  # common look-alikes of the middle dot U+00B7
+    name = name.translate(_MIDDLE_DOT_LOOKALIKES)
     if not name:
         raise ValidationError(_("Enter a name."), code="name_required")
     if len(name) > NAME_MAX_LENGTH:

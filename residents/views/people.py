@@ -36,7 +36,8 @@ def resident_list(request: HttpRequest) -> HttpResponse:
 @permission_required("residents.view_resident", raise_exception=True)
 def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     resident = selectors.get_resident_for(request.user, pk)
-    return render(request, "residents/resident_detail.html", {"resident": resident, "reveal_form": RevealForm()})
+    context = {"resident": resident, "revealed": {}, "reveal_form": RevealForm()}
+    return render(request, "residents/resident_detail.html", context)
 
 
 def _form_kwargs(request: HttpRequest, community) -> dict:
@@ -117,8 +118,12 @@ def resident_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
                                                   reason=form.cleaned_data["reason"], ip_address=client_ip(request))
         except ValidationError as exc:
             add_service_errors(form, exc)
-    context = {"resident": resident, "field": field, "value": value, "reveal_form": form}
-    return render(request, "residents/_reveal.html", context, status=200 if value is not None else 422)
+    status = 200 if value is not None else 422
+    if request.htmx:
+        context = {"resident": resident, "field": field, "value": value, "reveal_form": form}
+        return render(request, "residents/_reveal.html", context, status=status)
+    context = {"resident": resident, "revealed": {field: value}, "reveal_form": form}
+    return render(request, "residents/resident_detail.html", context, status=status)
 
 
 @login_required
