@@ -15,7 +15,13 @@ for c in python3.13 python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3
     command -v $$c; exit 0; fi; done; exit 1
 endef
 
-.PHONY: help run setup test lint messages clean
+.PHONY: help run setup test lint messages clean gettext
+
+# compilemessages needs GNU gettext's msgfmt; Debian has it as the `gettext` package.
+gettext:
+	@command -v msgfmt >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -qq && apt-get install -y -qq gettext >/dev/null; \
+	  else echo "OneDesk needs GNU gettext (msgfmt) to compile translations: sudo apt-get install gettext"; exit 1; fi; }
 
 help:
 	@echo "make run   — set up (venv, install, migrate, demo data, translations) and serve on http://$(HOST):$(PORT)"
@@ -29,7 +35,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet '.[dev]'
 	@touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed gettext
 	@mkdir -p var
 	$(MANAGE) compilemessages --ignore=.venv -v 0
 	$(MANAGE) migrate --noinput -v 0
@@ -39,10 +45,11 @@ run: setup
 	@$(MANAGE) demo_logins
 	$(MANAGE) runserver $(HOST):$(PORT)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed gettext
 	$(MANAGE) compilemessages --ignore=.venv -v 0
 	$(MANAGE) makemigrations --check --dry-run -v 1
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint:
@@ -50,7 +57,7 @@ lint:
 	$(PY) -m ruff check --fix .
 
 messages: $(VENV)/.installed
-	$(MANAGE) makemessages -l zh_Hans -l en --ignore=.venv --ignore=static/vendor --no-location
+	$(MANAGE) makemessages -l zh_Hans -l en --ignore=.venv --ignore=static/vendor --ignore=tests --no-location
 	$(MANAGE) compilemessages --ignore=.venv
 
 clean:

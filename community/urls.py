@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from stations import views as station_views
+from stations.views import desk as station_views
 
 urlpatterns = [
     path("", station_views.home, name="home"),

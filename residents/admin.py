@@ -3,8 +3,18 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from residents.models import (Building, CareTag, Community, Enterprise, Household, ImportBatch, Membership,
-                              PersonalDataAccess, Resident, Subdistrict)
+from residents.models import (
+    Building,
+    CareTag,
+    Community,
+    Enterprise,
+    Household,
+    ImportBatch,
+    Membership,
+    PersonalDataAccess,
+    Resident,
+    Subdistrict,
+)
 
 
 @admin.register(Subdistrict)

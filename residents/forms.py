@@ -20,19 +20,37 @@ class VersionedForm(forms.Form):
 class ResidentForm(VersionedForm):
     name = forms.CharField(label=_("Name"), max_length=200)
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, initial=Gender.UNKNOWN)
-    birth_date = forms.DateField(label=_("Birth date"), required=False,
-                                 widget=forms.DateInput(attrs={"type": "date"}))
-    phone = forms.CharField(label=_("Phone"), max_length=40, required=False,
-                            widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
-    id_number = forms.CharField(label=_("ID card number"), max_length=40, required=False,
-                                widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    household = forms.ModelChoiceField(label=_("Household"), queryset=Household.objects.none(), required=False)
-    relation = forms.ChoiceField(label=_("Relation to head"), choices=Relation.choices, initial=Relation.OTHER)
+    birth_date = forms.DateField(
+        label=_("Birth date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    id_number = forms.CharField(
+        label=_("ID card number"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    household = forms.ModelChoiceField(
+        label=_("Household"), queryset=Household.objects.none(), required=False
+    )
+    relation = forms.ChoiceField(
+        label=_("Relation to head"), choices=Relation.choices, initial=Relation.OTHER
+    )
     employer = forms.ModelChoiceField(label=_("Works at"), queryset=Enterprise.objects.none(), required=False)
-    care_tags = forms.ModelMultipleChoiceField(label=_("Care tags"), queryset=CareTag.objects.all(),
-                                               required=False, widget=forms.CheckboxSelectMultiple)
-    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
-                            max_length=2000)
+    care_tags = forms.ModelMultipleChoiceField(
+        label=_("Care tags"),
+        queryset=CareTag.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    notes = forms.CharField(
+        label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000
+    )
 
     def __init__(self, *args, households=None, enterprises=None, editing=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,12 +63,21 @@ class ResidentForm(VersionedForm):
             # Stored numbers are never put back into the page: blank keeps them.
             for field, masked in (("phone", editing.masked_phone), ("id_number", editing.masked_id_number)):
                 if masked:
-                    self.fields[field].help_text = _("Now %(masked)s. Leave blank to keep it.") % {"masked": masked}
+                    self.fields[field].help_text = _("Now %(masked)s. Leave blank to keep it.") % {
+                        "masked": masked
+                    }
         self.helper = FormHelper()
         self.helper.layout = Layout(
-            "version", "name",
+            "version",
+            "name",
             Div(Div("gender", css_class="col-6"), Div("birth_date", css_class="col-6"), css_class="row"),
-            Field("phone"), Field("id_number"), "household", "relation", "employer", "care_tags", "notes",
+            Field("phone"),
+            Field("id_number"),
+            "household",
+            "relation",
+            "employer",
+            "care_tags",
+            "notes",
             Submit("save", _("Save"), css_class="w-100"),
         )
 
@@ -70,8 +97,9 @@ class HouseholdForm(VersionedForm):
     building = forms.ModelChoiceField(label=_("Building"), queryset=Building.objects.none())
     entrance = forms.IntegerField(label=_("Entrance"), min_value=1, max_value=99, initial=1)
     room = forms.CharField(label=_("Room"), max_length=16)
-    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
-                            max_length=2000)
+    notes = forms.CharField(
+        label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000
+    )
 
     def __init__(self, *args, buildings=None, editing=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,9 +112,18 @@ class HouseholdForm(VersionedForm):
 
 
 class DirectorySearchForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100,
-                        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off",
-                                                      "placeholder": _("Name, pinyin initials, phone tail, 3-2-301")}))
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "autocomplete": "off",
+                "placeholder": _("Name, pinyin initials, phone tail, 3-2-301"),
+            }
+        ),
+    )
     building = forms.ModelChoiceField(label=_("Building"), queryset=Building.objects.none(), required=False)
     tag = forms.ModelChoiceField(label=_("Care tag"), queryset=CareTag.objects.all(), required=False)
 
@@ -101,7 +138,9 @@ class RevealForm(forms.Form):
 
 
 class ImportUploadForm(forms.Form):
-    file = forms.FileField(label=_("Sheet (.xlsx or .csv)"))
+    file = forms.FileField(
+        label=_("Sheet (.xlsx or .csv)"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"})
+    )
 
     MAX_BYTES = 5 * 1024 * 1024
 
@@ -111,5 +150,7 @@ class ImportUploadForm(forms.Form):
         if not name.endswith((".xlsx", ".csv")):
             raise ValidationError(_("Upload an .xlsx or .csv file."), code="file_type")
         if upload.size > self.MAX_BYTES:
-            raise ValidationError(_("The file is larger than 5 MB; split it into smaller sheets."), code="file_size")
+            raise ValidationError(
+                _("The file is larger than 5 MB; split it into smaller sheets."), code="file_size"
+            )
         return upload

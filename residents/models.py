@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from community.lib.validators import mask_id_number, mask_phone
 from residents.choices import BuildingKind, Gender, ImportStatus, PersonalField, Relation, TagColour
@@ -33,11 +34,16 @@ class Subdistrict(models.Model):
 class Community(models.Model):
     """One residents' committee's area: the unit that owns data. Users of one never see another's."""
 
-    subdistrict = models.ForeignKey(Subdistrict, on_delete=models.PROTECT, related_name="communities",
-                                    verbose_name=_("subdistrict"))
+    subdistrict = models.ForeignKey(
+        Subdistrict, on_delete=models.PROTECT, related_name="communities", verbose_name=_("subdistrict")
+    )
     name = models.CharField(_("name"), max_length=64)
-    code = models.CharField(_("short code"), max_length=8, unique=True,
-                            help_text=_("Capital letters used in request references, e.g. AHL."))
+    code = models.CharField(
+        _("short code"),
+        max_length=8,
+        unique=True,
+        help_text=_("Capital letters used in request references, e.g. AHL."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -57,16 +63,19 @@ class Community(models.Model):
 class Building(models.Model):
     """A building (楼): residential, an apartment block or an office building."""
 
-    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="buildings",
-                                  verbose_name=_("community"))
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="buildings", verbose_name=_("community")
+    )
     number = models.CharField(_("number or name"), max_length=32, help_text=_("e.g. 3号楼"))
-    kind = models.CharField(_("kind"), max_length=16, choices=BuildingKind.choices,
-                            default=BuildingKind.RESIDENTIAL)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=BuildingKind.choices, default=BuildingKind.RESIDENTIAL
+    )
     entrances = models.PositiveSmallIntegerField(_("entrances"), default=1)
     floors = models.PositiveSmallIntegerField(_("floors"), default=6)
     address = models.CharField(_("street address"), max_length=128, blank=True)
-    position = models.PositiveIntegerField(_("sort position"), default=0,
-                                           help_text=_("Buildings are listed in this order (2 before 10)."))
+    position = models.PositiveIntegerField(
+        _("sort position"), default=0, help_text=_("Buildings are listed in this order (2 before 10).")
+    )
 
     class Meta:
         ordering = ["community", "position", "number"]
@@ -89,8 +98,9 @@ class Building(models.Model):
 class Household(models.Model):
     """A household (户): one dwelling, identified by building, entrance and room. Its file is 一户一档."""
 
-    building = models.ForeignKey(Building, on_delete=models.PROTECT, related_name="households",
-                                 verbose_name=_("building"))
+    building = models.ForeignKey(
+        Building, on_delete=models.PROTECT, related_name="households", verbose_name=_("building")
+    )
     entrance = models.PositiveSmallIntegerField(_("entrance"), default=1)
     room = models.CharField(_("room"), max_length=16)
     notes = models.TextField(_("notes"), blank=True)
@@ -103,13 +113,18 @@ class Household(models.Model):
         verbose_name_plural = _("households")
         constraints = [
             # One household per dwelling: a re-import or a double submit cannot create a second one.
-            models.UniqueConstraint(fields=["building", "entrance", "room"], name="household_unique_dwelling"),
+            models.UniqueConstraint(
+                fields=["building", "entrance", "room"], name="household_unique_dwelling"
+            ),
             models.CheckConstraint(condition=Q(entrance__gte=1), name="household_entrance_positive"),
         ]
 
     def __str__(self) -> str:
         return _("%(building)s, entrance %(entrance)s, room %(room)s") % {
-            "building": self.building.number, "entrance": self.entrance, "room": self.room}
+            "building": self.building.number,
+            "entrance": self.entrance,
+            "room": self.room,
+        }
 
     def get_absolute_url(self) -> str:
         return reverse("residents:household_detail", args=[self.pk])
@@ -122,8 +137,11 @@ class CareTag(models.Model):
     name = models.CharField(_("name"), max_length=32)
     colour = models.CharField(_("colour"), max_length=16, choices=TagColour.choices, default=TagColour.BLUE)
     visit_cadence_days = models.PositiveSmallIntegerField(
-        _("visit every (days)"), null=True, blank=True,
-        help_text=_("Tagged residents are due a visit this often; empty for no cadence."))
+        _("visit every (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Tagged residents are due a visit this often; empty for no cadence."),
+    )
     position = models.PositiveSmallIntegerField(_("sort position"), default=0)
 
     class Meta:
@@ -139,10 +157,12 @@ class CareTag(models.Model):
 class Enterprise(models.Model):
     """An enterprise in one of the community's office buildings (辖区企业)."""
 
-    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="enterprises",
-                                  verbose_name=_("community"))
-    building = models.ForeignKey(Building, on_delete=models.PROTECT, related_name="enterprises",
-                                 verbose_name=_("office building"))
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="enterprises", verbose_name=_("community")
+    )
+    building = models.ForeignKey(
+        Building, on_delete=models.PROTECT, related_name="enterprises", verbose_name=_("office building")
+    )
     name = models.CharField(_("name"), max_length=128)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, unique=True)
     floor = models.CharField(_("floor / suite"), max_length=32, blank=True)
@@ -165,16 +185,36 @@ class Enterprise(models.Model):
 class Resident(models.Model):
     """A person: lives in a household (or not yet), may work for an enterprise, may carry care tags."""
 
-    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="residents",
-                                  verbose_name=_("community"))
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="members", null=True,
-                                  blank=True, verbose_name=_("household"))
-    relation = models.CharField(_("relation to head"), max_length=16, choices=Relation.choices,
-                                default=Relation.OTHER)
-    employer = models.ForeignKey(Enterprise, on_delete=models.SET_NULL, related_name="employees", null=True,
-                                 blank=True, verbose_name=_("works at"))
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="resident",
-                                null=True, blank=True, verbose_name=_("login"))
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="residents", verbose_name=_("community")
+    )
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        related_name="members",
+        null=True,
+        blank=True,
+        verbose_name=_("household"),
+    )
+    relation = models.CharField(
+        _("relation to head"), max_length=16, choices=Relation.choices, default=Relation.OTHER
+    )
+    employer = models.ForeignKey(
+        Enterprise,
+        on_delete=models.SET_NULL,
+        related_name="employees",
+        null=True,
+        blank=True,
+        verbose_name=_("works at"),
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="resident",
+        null=True,
+        blank=True,
+        verbose_name=_("login"),
+    )
     name = models.CharField(_("name"), max_length=64)
     # Filled by the services from the name, for search as people type: 张焱 → zhangyan / zy.
     name_pinyin = models.CharField(_("name in pinyin"), max_length=255, blank=True, editable=False)
@@ -183,7 +223,9 @@ class Resident(models.Model):
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     id_number = models.CharField(_("ID card number"), max_length=18, blank=True)
-    care_tags = models.ManyToManyField(CareTag, related_name="residents", blank=True, verbose_name=_("care tags"))
+    care_tags = models.ManyToManyField(
+        CareTag, related_name="residents", blank=True, verbose_name=_("care tags")
+    )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -195,8 +237,9 @@ class Resident(models.Model):
         permissions = [("reveal_personal_data", _("Can reveal phone and ID card numbers"))]
         constraints = [
             # One person, one record: an ID number appears once (empty means not recorded).
-            models.UniqueConstraint(fields=["id_number"], condition=~Q(id_number=""),
-                                    name="resident_unique_id_number"),
+            models.UniqueConstraint(
+                fields=["id_number"], condition=~Q(id_number=""), name="resident_unique_id_number"
+            ),
             _choices_check("gender", Gender, "resident_gender_valid"),
             _choices_check("relation", Relation, "resident_relation_valid"),
         ]
@@ -227,12 +270,25 @@ class Membership(models.Model):
     """Where a user belongs: one community (workers, committee heads, residents) or one subdistrict
     (subdistrict staff). The scoping selectors read only this; roles come from the user's groups."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership",
-                                verbose_name=_("user"))
-    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="memberships", null=True,
-                                  blank=True, verbose_name=_("community"))
-    subdistrict = models.ForeignKey(Subdistrict, on_delete=models.PROTECT, related_name="memberships",
-                                    null=True, blank=True, verbose_name=_("subdistrict"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership", verbose_name=_("user")
+    )
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        null=True,
+        blank=True,
+        verbose_name=_("community"),
+    )
+    subdistrict = models.ForeignKey(
+        Subdistrict,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        null=True,
+        blank=True,
+        verbose_name=_("subdistrict"),
+    )
 
     class Meta:
         ordering = ["user__username"]
@@ -253,13 +309,15 @@ class Membership(models.Model):
 class PersonalDataAccess(models.Model):
     """A reveal of a masked phone or ID number: who saw whose, which field, why, when, from where."""
 
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                              verbose_name=_("who"))
-    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="data_accesses",
-                                 verbose_name=_("whose"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("who")
+    )
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, related_name="data_accesses", verbose_name=_("whose")
+    )
     field = models.CharField(_("field"), max_length=16, choices=PersonalField.choices)
     reason = models.CharField(_("reason"), max_length=200)
-    ip_address = models.GenericIPAddressField(_("from"), null=True, blank=True)
+    ip_address = models.GenericIPAddressField(pgettext_lazy("network address", "from"), null=True, blank=True)
     at = models.DateTimeField(_("when"), auto_now_add=True)
 
     class Meta:
@@ -280,13 +338,16 @@ class ImportBatch(models.Model):
     """An uploaded sheet of households and residents: checked in steps (with progress), then applied
     all-or-nothing. Rows are kept as parsed data so the check can resume across requests."""
 
-    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="import_batches",
-                                  verbose_name=_("community"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                                   verbose_name=_("uploaded by"))
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="import_batches", verbose_name=_("community")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
     filename = models.CharField(_("file"), max_length=200)
-    status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices,
-                              default=ImportStatus.VALIDATING)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.VALIDATING
+    )
     rows = models.JSONField(_("rows"), default=list)
     rows_checked = models.PositiveIntegerField(_("rows checked"), default=0)
     errors = models.JSONField(_("errors"), default=list)

@@ -8,8 +8,15 @@ from django.http import Http404
 
 from community.lib.db import count_subquery
 from community.lib.validators import nfkc
-from residents.models import (Building, CareTag, Community, Household, ImportBatch, PersonalDataAccess,
-                              Resident)
+from residents.models import (
+    Building,
+    CareTag,
+    Community,
+    Household,
+    ImportBatch,
+    PersonalDataAccess,
+    Resident,
+)
 
 
 def communities_visible_to(user) -> QuerySet[Community]:
@@ -63,7 +70,9 @@ def get_household_for(user, pk: int) -> Household:
     household = (
         households_visible_to(user)
         .prefetch_related(
-            Prefetch("members", queryset=Resident.objects.prefetch_related("care_tags").order_by("relation", "pk"))
+            Prefetch(
+                "members", queryset=Resident.objects.prefetch_related("care_tags").order_by("relation", "pk")
+            )
         )
         .filter(pk=pk)
         .first()
@@ -100,7 +109,9 @@ def resident_search(queryset: QuerySet[Resident], text: str) -> QuerySet[Residen
     if not text:
         return queryset
     lowered = text.lower().replace(" ", "")
-    query = Q(name__icontains=text) | Q(name_pinyin__startswith=lowered) | Q(name_initials__startswith=lowered)
+    query = (
+        Q(name__icontains=text) | Q(name_pinyin__startswith=lowered) | Q(name_initials__startswith=lowered)
+    )
     if lowered.isascii() and lowered.isdigit() and len(lowered) >= 4:
         query |= Q(phone__endswith=lowered)
     parts = [p for p in _split_address(text) if p]
@@ -109,10 +120,14 @@ def resident_search(queryset: QuerySet[Resident], text: str) -> QuerySet[Residen
         # [0-9] only, at most 4 digits: int() would take other scripts' digits, and a huge number overflows
         # the database integer.
         if _ASCII_DIGITS.fullmatch(entrance) and len(entrance) <= 4:
-            query |= _building_q(building) & Q(household__entrance=int(entrance), household__room=room.upper())
+            query |= _building_q(building) & Q(
+                household__entrance=int(entrance), household__room=room.upper()
+            )
     elif len(parts) == 2:
         query |= _building_q(parts[0]) & Q(household__room=parts[1].upper())
-    query |= Q(household__building__number=text) | Q(household__room=text.upper())  # rooms are stored upper case
+    query |= Q(household__building__number=text) | Q(
+        household__room=text.upper()
+    )  # rooms are stored upper case
     return queryset.filter(query)
 
 
@@ -126,11 +141,17 @@ def _building_q(typed: str) -> Q:
 
 
 def _split_address(text: str) -> list[str]:
-    return re.split(r"[-\s/]+|号楼|单元|室", text) if re.search(r"[-\s/]|号楼|单元", text) else []
+    """Building, entrance, room from "1-2-301", "1号楼2单元301室", "1栋2单元301" or "A座2单元301"."""
+    return (
+        re.split(r"[-\s/]+|号楼|号|栋|幢|座|单元|室", text)
+        if re.search(r"[-\s/]|号|栋|幢|座|单元", text)
+        else []
+    )
 
 
-def directory(user, *, text: str = "", building_id: int | None = None, tag_id: int | None = None
-              ) -> QuerySet[Resident]:
+def directory(
+    user, *, text: str = "", building_id: int | None = None, tag_id: int | None = None
+) -> QuerySet[Resident]:
     queryset = residents_visible_to(user)
     if building_id:
         queryset = queryset.filter(household__building_id=building_id)
@@ -149,9 +170,13 @@ def building_households(building: Building) -> QuerySet[Household]:
 
 
 def communities_with_counts(user) -> QuerySet[Community]:
-    return communities_visible_to(user).select_related("subdistrict").annotate(
-        building_count=count_subquery(Building.objects.all(), "community"),
-        resident_count=count_subquery(Resident.objects.all(), "community"),
+    return (
+        communities_visible_to(user)
+        .select_related("subdistrict")
+        .annotate(
+            building_count=count_subquery(Building.objects.all(), "community"),
+            resident_count=count_subquery(Resident.objects.all(), "community"),
+        )
     )
 
 
@@ -169,15 +194,19 @@ def get_import_for(user, pk: int) -> ImportBatch:
 
 
 def data_access_log(user) -> QuerySet[PersonalDataAccess]:
-    return PersonalDataAccess.objects.filter(resident__community__in=communities_visible_to(user)).select_related(
-        "actor", "resident"
-    )
+    return PersonalDataAccess.objects.filter(
+        resident__community__in=communities_visible_to(user)
+    ).select_related("actor", "resident")
 
 
 def buildings_with_counts(user) -> QuerySet[Building]:
-    return buildings_visible_to(user).annotate(
-        household_count=count_subquery(Household.objects.all(), "building"),
-    ).order_by("community__name", "position", "number")
+    return (
+        buildings_visible_to(user)
+        .annotate(
+            household_count=count_subquery(Household.objects.all(), "building"),
+        )
+        .order_by("community__name", "position", "number")
+    )
 
 
 def group_by_entrance(households) -> list[tuple[int, list[Household]]]:

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class StationLine(models.TextChoices):
@@ -27,3 +28,94 @@ class Role(models.TextChoices):
     HEAD = "committee_head", _("Committee head")
     SUBDISTRICT = "subdistrict_staff", _("Subdistrict staff")
     RESIDENT = "resident", _("Resident")
+
+
+class Channel(models.TextChoices):
+    """How a request reached the desk. Visits and proactive finds are 未诉先办 (handled before anyone complains)."""
+
+    WALK_IN = "walk_in", _("Walk-in (来访)")
+    PHONE = "phone", _("Phone")
+    VISIT = "visit", _("Home visit (走访)")
+    HOTLINE = "hotline", _("12345 hotline transfer")
+    ONLINE = "online", _("Online")
+    PROACTIVE = "proactive", _("Found proactively (主动发现)")
+
+
+PROACTIVE_CHANNELS = frozenset({Channel.VISIT, Channel.PROACTIVE})
+
+
+class Status(models.TextChoices):
+    NEW = "new", pgettext_lazy("request status", "New")
+    ACCEPTED = "accepted", _("Accepted (签收)")
+    IN_PROGRESS = "in_progress", _("In progress")
+    RESOLVED = "resolved", _("Resolved (办结), awaiting follow-up")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_STATES = frozenset({Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS})
+CLOSED_STATES = frozenset({Status.CLOSED, Status.CANCELLED})
+
+STATUS_BADGE = {
+    Status.NEW: "primary",
+    Status.ACCEPTED: "info",
+    Status.IN_PROGRESS: "warning",
+    Status.RESOLVED: "success",
+    Status.CLOSED: "secondary",
+    Status.CANCELLED: "dark",
+}
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    URGENT = "urgent", _("Urgent")
+
+
+class TimeUnit(models.TextChoices):
+    HOURS = "hours", _("hours")
+    WORKING_DAYS = "working_days", _("working days")
+
+
+class Satisfaction(models.TextChoices):
+    SATISFIED = "satisfied", _("Satisfied")
+    BASIC = "basic", _("Basically satisfied")
+    DISSATISFIED = "dissatisfied", _("Dissatisfied")
+
+
+class RatingSource(models.TextChoices):
+    REQUESTER = "requester", _("Answered by the requester")
+    CALLBACK = "callback", _("Follow-up call (回访) by a worker")
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Received")
+    STATUS = "status", _("Status changed")
+    ASSIGNED = "assigned", _("Assigned")
+    HANDOVER = "handover", _("Handed over (leave)")
+    URGED = "urged", _("Urged (催办)")
+    EXTENSION_REQUESTED = "extension_requested", _("Extension requested (延期)")
+    EXTENSION_APPROVED = "extension_approved", _("Extension approved")
+    EXTENSION_REJECTED = "extension_rejected", _("Extension rejected")
+    RATED = "rated", _("Follow-up answered (回访)")
+    REOPENED = "reopened", _("Reopened for rework")
+
+
+class ExtensionStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class Action(models.TextChoices):
+    """What a user can do to a request; the detail page shows the buttons the workflow allows."""
+
+    ACCEPT = "accept", _("Accept (签收)")
+    START = "start", _("Start work")
+    RESOLVE = "resolve", _("Mark resolved (办结)")
+    CANCEL = "cancel", _("Cancel")
+    URGE = "urge", _("Urge (催办)")
+    REASSIGN = "reassign", _("Reassign")
+    REQUEST_EXTENSION = "request_extension", _("Request extension (延期)")
+    DECIDE_EXTENSION = "decide_extension", _("Decide extension")
+    RECORD_CALLBACK = "record_callback", _("Record follow-up call (回访)")
+    NOTE = "note", _("Add note")

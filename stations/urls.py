@@ -1,10 +1,48 @@
 from django.urls import path
 
-from stations import views
+from stations.views import desk, public, requests, visits
 
 app_name = "stations"
 
 urlpatterns = [
-    path("workers/", views.worker_list, name="worker_list"),
-    path("workers/<int:pk>/", views.worker_detail, name="worker_detail"),
+    # The desk's people
+    path("workers/", desk.worker_list, name="worker_list"),
+    path("workers/<int:pk>/", desk.worker_detail, name="worker_detail"),
+    path("workers/<int:pk>/leave/", desk.leave_create, name="leave_create"),
+    path("notifications/", desk.notification_list, name="notification_list"),
+    # Requests (staff)
+    path("requests/", requests.request_list, name="request_list"),
+    path("requests/queue/", requests.my_queue, name="my_queue"),
+    path("requests/new/", requests.request_create, name="request_create"),
+    path("requests/lookup/", requests.resident_lookup, name="resident_lookup"),
+    path("requests/<int:pk>/", requests.request_detail, name="request_detail"),
+    path("requests/<int:pk>/transition/", requests.request_transition, name="request_transition"),
+    path("requests/<int:pk>/assign/", requests.request_assign, name="request_assign"),
+    path("requests/<int:pk>/urge/", requests.request_urge, name="request_urge"),
+    path("requests/<int:pk>/extension/", requests.extension_create, name="extension_create"),
+    path(
+        "requests/<int:pk>/extension/<int:extension_pk>/decide/",
+        requests.extension_decide,
+        name="extension_decide",
+    ),
+    path("requests/<int:pk>/callback/", requests.request_callback, name="request_callback"),
+    path("requests/<int:pk>/notes/", requests.note_create, name="note_create"),
+    path("requests/<int:pk>/notes/<int:note_pk>/edit/", requests.note_update, name="note_update"),
+    path("requests/<int:pk>/photos/", requests.photo_create, name="photo_create"),
+    path("requests/<int:pk>/photos/<int:photo_pk>/", requests.request_photo, name="request_photo"),
+    path("requests/<int:pk>/receipt/", requests.request_receipt, name="request_receipt"),
+    # Walking service
+    path("visits/", visits.visit_list, name="visit_list"),
+    path("visits/new/", visits.visit_create, name="visit_create"),
+    path("visits/<int:pk>/", visits.visit_detail, name="visit_detail"),
+    path("households/<int:pk>/activity/", visits.household_activity, name="household_activity"),
+    path("proactive/", visits.proactive_list, name="proactive_list"),
+    path("errands/", visits.errand_list, name="errand_list"),
+    path("errands/new/", visits.errand_create, name="errand_create"),
+    # Residents' side and public tracking
+    path("my/requests/", public.own_request_list, name="own_request_list"),
+    path("my/requests/new/", public.own_request_create, name="own_request_create"),
+    path("my/requests/<str:token>/", public.own_request_detail, name="own_request_detail"),
+    path("my/requests/<str:token>/rate/", public.own_request_rate, name="own_request_rate"),
+    path("track/", public.track, name="track"),
 ]

@@ -30,7 +30,9 @@ def pytest_collection_modifyitems(config, items):
         if "postgres" in item.keywords and not is_postgres:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL (CI does)"))
         if "browser" in item.keywords and not has_chromium:
-            item.add_marker(pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM}: apt-get install chromium"))
+            item.add_marker(
+                pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM}: apt-get install chromium")
+            )
 
 
 @pytest.fixture(scope="session")
@@ -39,15 +41,24 @@ def browser_type_launch_args(browser_type_launch_args):
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
         "headless": True,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"],
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
     }
 
 
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -98,8 +109,9 @@ def resident_b(household_b):
 
 @pytest.fixture
 def worker_a(community_a, building_a):
-    return factories.make_worker(community=community_a, worker_type=WorkerType.LIAISON, buildings=[building_a],
-                                 username="worker_a")
+    return factories.make_worker(
+        community=community_a, worker_type=WorkerType.LIAISON, buildings=[building_a], username="worker_a"
+    )
 
 
 @pytest.fixture
@@ -114,7 +126,9 @@ def head_a(community_a):
 
 @pytest.fixture
 def subdistrict_a(community_a):
-    return factories.make_member(role=Role.SUBDISTRICT, subdistrict=community_a.subdistrict, username="street_a")
+    return factories.make_member(
+        role=Role.SUBDISTRICT, subdistrict=community_a.subdistrict, username="street_a"
+    )
 
 
 @pytest.fixture
@@ -134,3 +148,9 @@ def as_user(client):
         return client
 
     return login
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing costs ~0.3 s per persona; tests are not about its strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -8,7 +8,16 @@ from django.contrib.auth.models import Group, User
 
 from community.lib.validators import credit_code_check_char, id_check_char
 from residents.choices import BuildingKind
-from residents.models import Building, CareTag, Community, Enterprise, Household, Membership, Resident, Subdistrict
+from residents.models import (
+    Building,
+    CareTag,
+    Community,
+    Enterprise,
+    Household,
+    Membership,
+    Resident,
+    Subdistrict,
+)
 from residents.services import pinyin_of
 from stations.choices import Role, WorkerType
 from stations.models import SocialWorker, Station
@@ -76,7 +85,9 @@ class ResidentFactory(factory.django.DjangoModelFactory):
         model = Resident
 
     household = factory.SubFactory(HouseholdFactory)
-    community = factory.LazyAttribute(lambda o: o.household.building.community if o.household else CommunityFactory())
+    community = factory.LazyAttribute(
+        lambda o: o.household.building.community if o.household else CommunityFactory()
+    )
     name = factory.Sequence(lambda n: f"张{'伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚'[n % 24]}{n}")
     name_pinyin = factory.LazyAttribute(lambda o: pinyin_of(o.name)[0])
     name_initials = factory.LazyAttribute(lambda o: pinyin_of(o.name)[1])
@@ -110,18 +121,30 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save()
 
 
-def make_member(*, role: str, community: Community | None = None, subdistrict: Subdistrict | None = None,
-                username: str | None = None) -> User:
+def make_member(
+    *,
+    role: str,
+    community: Community | None = None,
+    subdistrict: Subdistrict | None = None,
+    username: str | None = None,
+) -> User:
     user = UserFactory(roles=[role], **({"username": username} if username else {}))
     Membership.objects.create(user=user, community=community, subdistrict=subdistrict)
     return user
 
 
-def make_worker(*, community: Community, worker_type: str = WorkerType.LIAISON, buildings=(), username=None,
-                role: str = Role.WORKER) -> SocialWorker:
+def make_worker(
+    *,
+    community: Community,
+    worker_type: str = WorkerType.LIAISON,
+    buildings=(),
+    username=None,
+    role: str = Role.WORKER,
+) -> SocialWorker:
     user = make_member(role=role, community=community, username=username)
-    worker = SocialWorker.objects.create(user=user, community=community, worker_type=worker_type,
-                                         display_name=f"社工{user.username}")
+    worker = SocialWorker.objects.create(
+        user=user, community=community, worker_type=worker_type, display_name=f"社工{user.username}"
+    )
     worker.buildings.set(buildings)
     return worker
 

@@ -28,8 +28,24 @@ _PHONE_STRIP = re.compile(r"[\s\-()]")
 
 # Bidi overrides/isolates and other invisible format characters have no place in a name. Zero-width
 # space, word joiner and BOM are invisible too: "张\u200b三" would look like a second 张三.
-_FORBIDDEN_NAME_CHARS = {"\x00", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067",
-                         "\u2068", "\u2069", "\u200e", "\u200f", "\u061c", "\u200b", "\u2060", "\ufeff"}
+_FORBIDDEN_NAME_CHARS = {
+    "\x00",
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200e",
+    "\u200f",
+    "\u061c",
+    "\u200b",
+    "\u2060",
+    "\ufeff",
+}
 # Look-alikes of the middle dot U+00B7 that people type in transliterated names (阿依古丽·买买提):
 # bullet, katakana and half-width katakana middle dots, hyphenation point (Taiwan), bullet and dot operators.
 _MIDDLE_DOT_LOOKALIKES = str.maketrans(dict.fromkeys("\u2022\u30fb\uff65\u2027\u2219\u22c5", "\u00b7"))
@@ -50,20 +66,25 @@ def normalize_id_number(value: str) -> str:
     """Return an 18-character resident ID number (GB 11643) with an upper-case X, or raise."""
     number = nfkc(value).replace(" ", "").upper()
     if not _ID_RE.fullmatch(number):
-        raise ValidationError(_("An ID card number has 18 characters: 17 digits and a digit or X."),
-                              code="id_format")
+        raise ValidationError(
+            _("An ID card number has 18 characters: 17 digits and a digit or X."), code="id_format"
+        )
     try:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise ValidationError(_("The birth date in this ID card number does not exist."),
-                              code="id_birth_date") from None
+        raise ValidationError(
+            _("The birth date in this ID card number does not exist."), code="id_birth_date"
+        ) from None
     # Today in the project's time zone (Asia/Shanghai), not the server's: at 07:00 in Beijing a UTC server
     # is still on yesterday and would call a baby born today unborn.
     if birth.year < 1890 or birth > timezone.localdate():
-        raise ValidationError(_("The birth date in this ID card number does not exist."), code="id_birth_date")
+        raise ValidationError(
+            _("The birth date in this ID card number does not exist."), code="id_birth_date"
+        )
     if id_check_char(number[:17]) != number[17]:
-        raise ValidationError(_("The check digit of this ID card number is wrong; please check it."),
-                              code="id_checksum")
+        raise ValidationError(
+            _("The check digit of this ID card number is wrong; please check it."), code="id_checksum"
+        )
     return number
 
 
@@ -86,12 +107,16 @@ def normalize_credit_code(value: str) -> str:
     code = nfkc(value).replace(" ", "").upper()
     if not _USCC_RE.fullmatch(code):
         raise ValidationError(
-            _("A unified social credit code has 18 characters: digits and capital letters except I, O, Z, S, V."),
+            _(
+                "A unified social credit code has 18 characters: digits and capital letters except I, O, Z, S, V."
+            ),
             code="credit_code_format",
         )
     if credit_code_check_char(code[:17]) != code[17]:
-        raise ValidationError(_("The check character of this credit code is wrong; please check it."),
-                              code="credit_code_checksum")
+        raise ValidationError(
+            _("The check character of this credit code is wrong; please check it."),
+            code="credit_code_checksum",
+        )
     return code
 
 
@@ -114,11 +139,16 @@ def normalize_phone(value: str) -> str:
         hyphen_at = landline.find("-")
         # The local number has 7 or 8 digits after *that* area code, and a typed hyphen must sit after it:
         # 010123456789 (9 local digits) or 0101-23456789 are typos, not 010-123456789.
-        if (7 <= len(digits) - area_len <= 8 and hyphen_at in (-1, area_len)
-                and not (digits[1] == "1" and digits[2] != "0")):  # 010 is the only 01X area code
+        if (
+            7 <= len(digits) - area_len <= 8
+            and hyphen_at in (-1, area_len)
+            and not (digits[1] == "1" and digits[2] != "0")
+        ):  # 010 is the only 01X area code
             return f"{digits[:area_len]}-{digits[area_len:]}"
     raise ValidationError(
-        _("Enter an 11-digit mobile number (e.g. 13812345678) or a landline with its area code (e.g. 010-65001234)."),
+        _(
+            "Enter an 11-digit mobile number (e.g. 13812345678) or a landline with its area code (e.g. 010-65001234)."
+        ),
         code="phone_format",
     )
 
@@ -130,8 +160,9 @@ def normalize_name(value: str) -> str:
     if not name:
         raise ValidationError(_("Enter a name."), code="name_required")
     if len(name) > NAME_MAX_LENGTH:
-        raise ValidationError(_("A name has at most %(max)d characters.") % {"max": NAME_MAX_LENGTH},
-                              code="name_length")
+        raise ValidationError(
+            _("A name has at most %(max)d characters.") % {"max": NAME_MAX_LENGTH}, code="name_length"
+        )
     if any(ch in _FORBIDDEN_NAME_CHARS or unicodedata.category(ch) in {"Cc", "Cs", "Co"} for ch in name):
         raise ValidationError(_("The name contains invisible or control characters."), code="name_chars")
     return name

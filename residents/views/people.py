@@ -61,8 +61,9 @@ def resident_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
         try:
-            resident = services.resident_create(actor=request.user, community=community,
-                                                care_tags=list(data.pop("care_tags")), **data)
+            resident = services.resident_create(
+                actor=request.user, community=community, care_tags=list(data.pop("care_tags")), **data
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -76,9 +77,15 @@ def resident_create(request: HttpRequest) -> HttpResponse:
 def resident_update(request: HttpRequest, pk: int) -> HttpResponse:
     resident = selectors.get_resident_for(request.user, pk)
     initial = {
-        "version": resident.updated_at.isoformat(), "name": resident.name, "gender": resident.gender,
-        "birth_date": resident.birth_date, "household": resident.household_id, "relation": resident.relation,
-        "employer": resident.employer_id, "care_tags": list(resident.care_tags.all()), "notes": resident.notes,
+        "version": resident.updated_at.isoformat(),
+        "name": resident.name,
+        "gender": resident.gender,
+        "birth_date": resident.birth_date,
+        "household": resident.household_id,
+        "relation": resident.relation,
+        "employer": resident.employer_id,
+        "care_tags": list(resident.care_tags.all()),
+        "notes": resident.notes,
     }
     kwargs = _form_kwargs(request, resident.community)
     form = ResidentForm(request.POST or None, initial=initial, editing=resident, **kwargs)
@@ -88,8 +95,9 @@ def resident_update(request: HttpRequest, pk: int) -> HttpResponse:
             if not data[field]:
                 data.pop(field)
         try:
-            resident = services.resident_update(actor=request.user, resident=resident,
-                                                care_tags=list(data.pop("care_tags")), **data)
+            resident = services.resident_update(
+                actor=request.user, resident=resident, care_tags=list(data.pop("care_tags")), **data
+            )
         except ValidationError as exc:
             if is_stale(exc):  # somebody saved first: show them the latest version, lose nothing silently
                 messages.error(request, exc.messages[0])
@@ -114,8 +122,13 @@ def resident_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     value = None
     if form.is_valid():
         try:
-            value = services.personal_data_reveal(actor=request.user, resident=resident, field=field,
-                                                  reason=form.cleaned_data["reason"], ip_address=client_ip(request))
+            value = services.personal_data_reveal(
+                actor=request.user,
+                resident=resident,
+                field=field,
+                reason=form.cleaned_data["reason"],
+                ip_address=client_ip(request),
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
     status = 200 if value is not None else 422
@@ -129,5 +142,8 @@ def resident_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
 @login_required
 @permission_required("residents.view_personaldataaccess", raise_exception=True)
 def access_log(request: HttpRequest) -> HttpResponse:
-    return render(request, "residents/access_log.html",
-                  {"page": paginate(request, selectors.data_access_log(request.user))})
+    return render(
+        request,
+        "residents/access_log.html",
+        {"page": paginate(request, selectors.data_access_log(request.user))},
+    )

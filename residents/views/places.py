@@ -24,7 +24,9 @@ def community_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("residents.view_building", raise_exception=True)
 def building_list(request: HttpRequest) -> HttpResponse:
     buildings = selectors.buildings_with_counts(request.user)
-    return render(request, "residents/building_list.html", {"page": paginate(request, buildings, per_page=50)})
+    return render(
+        request, "residents/building_list.html", {"page": paginate(request, buildings, per_page=50)}
+    )
 
 
 @login_required
@@ -54,13 +56,20 @@ def household_create(request: HttpRequest) -> HttpResponse:
     buildings = selectors.buildings_visible_to(request.user)
     if not buildings.exists():
         raise PermissionDenied
-    initial = {"building": request.GET.get("building")} if (request.GET.get("building") or "").isdigit() else {}
+    initial = (
+        {"building": request.GET.get("building")} if (request.GET.get("building") or "").isdigit() else {}
+    )
     form = HouseholdForm(request.POST or None, buildings=buildings, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            household = services.household_create(actor=request.user, building=data["building"],
-                                                   entrance=data["entrance"], room=data["room"], notes=data["notes"])
+            household = services.household_create(
+                actor=request.user,
+                building=data["building"],
+                entrance=data["entrance"],
+                room=data["room"],
+                notes=data["notes"],
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -73,14 +82,24 @@ def household_create(request: HttpRequest) -> HttpResponse:
 @permission_required("residents.change_household", raise_exception=True)
 def household_update(request: HttpRequest, pk: int) -> HttpResponse:
     household = selectors.get_household_for(request.user, pk)
-    initial = {"version": household.updated_at.isoformat(), "entrance": household.entrance, "room": household.room,
-               "notes": household.notes}
+    initial = {
+        "version": household.updated_at.isoformat(),
+        "entrance": household.entrance,
+        "room": household.room,
+        "notes": household.notes,
+    }
     form = HouseholdForm(request.POST or None, initial=initial, editing=household)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            household = services.household_update(actor=request.user, household=household, version=data["version"],
-                                                  entrance=data["entrance"], room=data["room"], notes=data["notes"])
+            household = services.household_update(
+                actor=request.user,
+                household=household,
+                version=data["version"],
+                entrance=data["entrance"],
+                room=data["room"],
+                notes=data["notes"],
+            )
         except ValidationError as exc:
             if is_stale(exc):
                 messages.error(request, exc.messages[0])

@@ -28,33 +28,43 @@ def object_urls(resident, household, building, community):
 
 
 class TestPagesByRole:
-    def test_worker_sees_every_page_of_own_community(self, as_user, worker_a, resident_a, household_a, building_a,
-                                                      community_a):
+    def test_worker_sees_every_page_of_own_community(
+        self, as_user, worker_a, resident_a, household_a, building_a, community_a
+    ):
         client = as_user(worker_a.user)
         for url in object_urls(resident_a, household_a, building_a, community_a) + [
-            reverse("home"), reverse("residents:resident_list"), reverse("residents:building_list"),
-            reverse("residents:resident_create"), reverse("residents:household_create"),
-            reverse("stations:worker_list"), reverse("stations:worker_detail", args=[worker_a.pk]),
+            reverse("home"),
+            reverse("residents:resident_list"),
+            reverse("residents:building_list"),
+            reverse("residents:resident_create"),
+            reverse("residents:household_create"),
+            reverse("stations:worker_list"),
+            reverse("stations:worker_detail", args=[worker_a.pk]),
         ]:
             assert client.get(url).status_code == 200, url
 
-    def test_other_community_gets_404_for_every_id_url(self, as_user, worker_b, resident_a, household_a,
-                                                       building_a, community_a, worker_a):
+    def test_other_community_gets_404_for_every_id_url(
+        self, as_user, worker_b, resident_a, household_a, building_a, community_a, worker_a
+    ):
         client = as_user(worker_b.user)
         urls = object_urls(resident_a, household_a, building_a, community_a) + [
-            reverse("stations:worker_detail", args=[worker_a.pk])]
+            reverse("stations:worker_detail", args=[worker_a.pk])
+        ]
         for url in urls:
             assert client.get(url).status_code == 404, url
-        response = client.post(reverse("residents:resident_reveal", args=[resident_a.pk, "phone"]),
-                               {"reason": "test"})
+        response = client.post(
+            reverse("residents:resident_reveal", args=[resident_a.pk, "phone"]), {"reason": "test"}
+        )
         assert response.status_code in (403, 404)
         assert not PersonalDataAccess.objects.exists()
 
-    def test_head_sees_community_and_access_log(self, as_user, head_a, resident_a, household_a, building_a,
-                                                community_a):
+    def test_head_sees_community_and_access_log(
+        self, as_user, head_a, resident_a, household_a, building_a, community_a
+    ):
         client = as_user(head_a)
         for url in object_urls(resident_a, household_a, building_a, community_a) + [
-            reverse("home"), reverse("residents:access_log")
+            reverse("home"),
+            reverse("residents:access_log"),
         ]:
             assert client.get(url).status_code == 200, url
 
@@ -91,7 +101,9 @@ class TestDirectory:
 
     def test_htmx_returns_only_results(self, as_user, worker_a, resident_a):
         client = as_user(worker_a.user)
-        response = client.get(reverse("residents:resident_list"), {"q": "1234"}, headers={"HX-Request": "true"})
+        response = client.get(
+            reverse("residents:resident_list"), {"q": "1234"}, headers={"HX-Request": "true"}
+        )
         body = response.content.decode()
         assert "张焱" in body
         assert "<html" not in body
@@ -132,10 +144,17 @@ class TestResidentWrites:
     def test_create_normalises_and_redirects(self, as_user, worker_a, household_a):
         client = as_user(worker_a.user)
         id_number = factories.make_id_number(7)
-        response = client.post(reverse("residents:resident_create"), {
-            "name": " 阿依古丽·买买提 ", "gender": "unknown", "phone": "１３８ ００００ ０１２３",
-            "id_number": id_number[:-1] + id_number[-1].lower(), "household": household_a.pk, "relation": "head",
-        })
+        response = client.post(
+            reverse("residents:resident_create"),
+            {
+                "name": " 阿依古丽·买买提 ",
+                "gender": "unknown",
+                "phone": "１３８ ００００ ０１２３",
+                "id_number": id_number[:-1] + id_number[-1].lower(),
+                "household": household_a.pk,
+                "relation": "head",
+            },
+        )
         resident = Resident.objects.get(name="阿依古丽·买买提")
         assert response.status_code == 302 and response["Location"] == resident.get_absolute_url()
         assert resident.phone == "13800000123"
@@ -144,9 +163,16 @@ class TestResidentWrites:
 
     def test_bad_input_shows_errors_and_saves_nothing(self, as_user, worker_a):
         client = as_user(worker_a.user)
-        response = client.post(reverse("residents:resident_create"), {
-            "name": "王\u202e五", "gender": "male", "phone": "12345", "id_number": "110105195003150011",
-            "relation": "head"})
+        response = client.post(
+            reverse("residents:resident_create"),
+            {
+                "name": "王\u202e五",
+                "gender": "male",
+                "phone": "12345",
+                "id_number": "110105195003150011",
+                "relation": "head",
+            },
+        )
         assert response.status_code == 200
         errors = response.context["form"].errors
         assert set(errors) >= {"name", "phone", "id_number"}
@@ -154,8 +180,10 @@ class TestResidentWrites:
 
     def test_household_of_other_community_not_offered(self, as_user, worker_a, household_b):
         client = as_user(worker_a.user)
-        response = client.post(reverse("residents:resident_create"), {
-            "name": "王五", "gender": "male", "household": household_b.pk, "relation": "head"})
+        response = client.post(
+            reverse("residents:resident_create"),
+            {"name": "王五", "gender": "male", "household": household_b.pk, "relation": "head"},
+        )
         assert "household" in response.context["form"].errors
         assert not Resident.objects.filter(name="王五").exists()
 
@@ -163,9 +191,17 @@ class TestResidentWrites:
         client = as_user(worker_a.user)
         page = client.get(reverse("residents:resident_update", args=[resident_a.pk])).content.decode()
         assert "13812341234" not in page  # the stored number is never put back into the form
-        response = client.post(reverse("residents:resident_update", args=[resident_a.pk]), {
-            "version": resident_a.updated_at.isoformat(), "name": "张焱", "gender": "female",
-            "relation": "head", "notes": "行动不便", "household": resident_a.household_id})
+        response = client.post(
+            reverse("residents:resident_update", args=[resident_a.pk]),
+            {
+                "version": resident_a.updated_at.isoformat(),
+                "name": "张焱",
+                "gender": "female",
+                "relation": "head",
+                "notes": "行动不便",
+                "household": resident_a.household_id,
+            },
+        )
         assert response.status_code == 302
         resident_a.refresh_from_db()
         assert resident_a.phone == "13812341234"
@@ -180,40 +216,59 @@ class TestResidentWrites:
         response = client.post(url, {**data, "version": stale, "notes": "second"}, follow=True)
         resident_a.refresh_from_db()
         assert resident_a.notes == "first"
-        assert "Someone else changed" in response.content.decode() or "其他人" in response.content.decode() \
+        assert (
+            "Someone else changed" in response.content.decode()
+            or "其他人" in response.content.decode()
             or response.context["messages"]
+        )
 
     def test_update_rejects_get_for_reveal(self, as_user, head_a, resident_a):
         client = as_user(head_a)
-        assert client.get(reverse("residents:resident_reveal", args=[resident_a.pk, "phone"])).status_code == 405
+        assert (
+            client.get(reverse("residents:resident_reveal", args=[resident_a.pk, "phone"])).status_code == 405
+        )
 
 
 class TestReveal:
     def test_head_reveals_and_it_is_logged(self, as_user, head_a, resident_a):
         client = as_user(head_a)
-        response = client.post(reverse("residents:resident_reveal", args=[resident_a.pk, "phone"]),
-                               {"reason": "回访电话"}, headers={"HX-Request": "true"})
+        response = client.post(
+            reverse("residents:resident_reveal", args=[resident_a.pk, "phone"]),
+            {"reason": "回访电话"},
+            headers={"HX-Request": "true"},
+        )
         assert response.status_code == 200
         assert "13812341234" in response.content.decode()
         access = PersonalDataAccess.objects.get()
         assert (access.actor, access.resident, access.field, access.reason, access.ip_address) == (
-            head_a, resident_a, "phone", "回访电话", "127.0.0.1")
+            head_a,
+            resident_a,
+            "phone",
+            "回访电话",
+            "127.0.0.1",
+        )
 
     def test_worker_without_permission_cannot_reveal(self, as_user, worker_a, resident_a):
         client = as_user(worker_a.user)
-        response = client.post(reverse("residents:resident_reveal", args=[resident_a.pk, "phone"]), {"reason": "x1"})
+        response = client.post(
+            reverse("residents:resident_reveal", args=[resident_a.pk, "phone"]), {"reason": "x1"}
+        )
         assert response.status_code == 403
         assert not PersonalDataAccess.objects.exists()
 
     def test_reason_required(self, as_user, head_a, resident_a):
         client = as_user(head_a)
-        response = client.post(reverse("residents:resident_reveal", args=[resident_a.pk, "id_number"]), {"reason": ""})
+        response = client.post(
+            reverse("residents:resident_reveal", args=[resident_a.pk, "id_number"]), {"reason": ""}
+        )
         assert response.status_code == 422
         assert not PersonalDataAccess.objects.exists()
         assert resident_a.id_number not in response.content.decode()
 
     def test_detail_masks_by_default(self, as_user, head_a, resident_a):
-        body = as_user(head_a).get(reverse("residents:resident_detail", args=[resident_a.pk])).content.decode()
+        body = (
+            as_user(head_a).get(reverse("residents:resident_detail", args=[resident_a.pk])).content.decode()
+        )
         assert resident_a.phone not in body and resident_a.id_number not in body
         assert resident_a.masked_phone in body and resident_a.masked_id_number in body
 
@@ -221,8 +276,10 @@ class TestReveal:
 class TestHouseholds:
     def test_create_duplicate_dwelling_rejected(self, as_user, worker_a, household_a):
         client = as_user(worker_a.user)
-        response = client.post(reverse("residents:household_create"), {
-            "building": household_a.building_id, "entrance": household_a.entrance, "room": household_a.room})
+        response = client.post(
+            reverse("residents:household_create"),
+            {"building": household_a.building_id, "entrance": household_a.entrance, "room": household_a.room},
+        )
         assert response.status_code == 200
         assert "room" in response.context["form"].errors
         assert Household.objects.count() == 1
@@ -241,5 +298,9 @@ class TestHouseholds:
         assert worker_a in list(response.context["workers"])
 
     def test_household_file_lists_members_masked(self, as_user, worker_a, resident_a, household_a):
-        body = as_user(worker_a.user).get(reverse("residents:household_detail", args=[household_a.pk])).content.decode()
+        body = (
+            as_user(worker_a.user)
+            .get(reverse("residents:household_detail", args=[household_a.pk]))
+            .content.decode()
+        )
         assert "张焱" in body and "138****1234" in body and "13812341234" not in body

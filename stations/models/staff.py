@@ -1,4 +1,4 @@
-"""The one desk: the station of a community and the social workers who staff it."""
+"""The station of a community and the social workers who staff it."""
 
 from django.conf import settings
 from django.db import models
@@ -14,8 +14,9 @@ class Station(models.Model):
     """The one desk of a community (多站合一): it serves the party-building, community and
     business-building lines from one window and one queue."""
 
-    community = models.OneToOneField(Community, on_delete=models.PROTECT, related_name="station",
-                                     verbose_name=_("community"))
+    community = models.OneToOneField(
+        Community, on_delete=models.PROTECT, related_name="station", verbose_name=_("community")
+    )
     name = models.CharField(_("name"), max_length=64)
     address = models.CharField(_("address"), max_length=128, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
@@ -33,15 +34,21 @@ class Station(models.Model):
 class SocialWorker(models.Model):
     """A social worker's profile: community, type, and the buildings they walk (包片)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="social_worker",
-                                verbose_name=_("user"))
-    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="social_workers",
-                                  verbose_name=_("community"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="social_worker",
+        verbose_name=_("user"),
+    )
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="social_workers", verbose_name=_("community")
+    )
     worker_type = models.CharField(_("type"), max_length=16, choices=WorkerType.choices)
     display_name = models.CharField(_("name"), max_length=64)
     phone = models.CharField(_("work phone"), max_length=20, blank=True)
-    buildings = models.ManyToManyField(Building, related_name="responsible_workers", blank=True,
-                                       verbose_name=_("responsible for buildings"))
+    buildings = models.ManyToManyField(
+        Building, related_name="responsible_workers", blank=True, verbose_name=_("responsible for buildings")
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -49,7 +56,9 @@ class SocialWorker(models.Model):
         verbose_name = _("social worker")
         verbose_name_plural = _("social workers")
         constraints = [
-            models.CheckConstraint(condition=Q(worker_type__in=WorkerType.values), name="socialworker_type_valid"),
+            models.CheckConstraint(
+                condition=Q(worker_type__in=WorkerType.values), name="socialworker_type_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -62,12 +71,19 @@ class SocialWorker(models.Model):
 class Leave(models.Model):
     """A period a worker is away; their work goes to the named cover (or is spread by the desk)."""
 
-    worker = models.ForeignKey(SocialWorker, on_delete=models.PROTECT, related_name="leaves",
-                               verbose_name=_("worker"))
+    worker = models.ForeignKey(
+        SocialWorker, on_delete=models.PROTECT, related_name="leaves", verbose_name=_("worker")
+    )
     starts_on = models.DateField(_("from"))
     ends_on = models.DateField(_("until (inclusive)"))
-    cover = models.ForeignKey(SocialWorker, on_delete=models.SET_NULL, related_name="covering", null=True,
-                              blank=True, verbose_name=_("covered by"))
+    cover = models.ForeignKey(
+        SocialWorker,
+        on_delete=models.SET_NULL,
+        related_name="covering",
+        null=True,
+        blank=True,
+        verbose_name=_("covered by"),
+    )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
 
     class Meta:

@@ -1,11 +1,12 @@
-"""Reads of the one desk, scoped through residents.selectors.communities_visible_to."""
+"""Reads about the desk's people: social workers, their buildings and leave. Scoped through
+residents.selectors.communities_visible_to."""
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from residents.selectors import communities_visible_to
-from stations.models import Leave, SocialWorker
+from stations.models import Leave, Notification, SocialWorker
 
 
 def on_leave_today():
@@ -34,10 +35,23 @@ def get_worker_for(user, pk: int) -> SocialWorker:
 
 
 def worker_of(user) -> SocialWorker | None:
-    return SocialWorker.objects.filter(user=user).select_related("community").first() if user.is_authenticated else None
+    if not user.is_authenticated:
+        return None
+    return SocialWorker.objects.filter(user=user).select_related("community").first()
 
 
 def worker_buildings(worker: SocialWorker):
-    return worker.buildings.annotate(household_count=Count("households", distinct=True),
-                                     tagged_count=Count("households__members", distinct=True,
-                                                        filter=Q(households__members__care_tags__isnull=False)))
+    return worker.buildings.annotate(
+        household_count=Count("households", distinct=True),
+        tagged_count=Count(
+            "households__members", distinct=True, filter=Q(households__members__care_tags__isnull=False)
+        ),
+    )
+
+
+def unread_notifications(user) -> QuerySet[Notification]:
+    return (
+        Notification.objects.filter(user=user, read_at__isnull=True)
+        .select_related("event__request", "event__actor")
+        .order_by("-created_at")
+    )

@@ -1,0 +1,1 @@
+"""Forms of the one desk, one module per topic. They validate and normalise; they never save."""

@@ -1,0 +1,32 @@
+"""Models of the one desk, one module per topic."""
+
+from stations.models.requests import (
+    Category,
+    Extension,
+    Notification,
+    Rating,
+    ReferenceCounter,
+    RequestEvent,
+    RequestNote,
+    RequestPhoto,
+    ServiceRequest,
+)
+from stations.models.staff import Leave, SocialWorker, Station
+from stations.models.visits import RecurringErrand, Visit
+
+__all__ = [
+    "Category",
+    "Extension",
+    "Leave",
+    "Notification",
+    "Rating",
+    "RecurringErrand",
+    "ReferenceCounter",
+    "RequestEvent",
+    "RequestNote",
+    "RequestPhoto",
+    "ServiceRequest",
+    "SocialWorker",
+    "Station",
+    "Visit",
+]

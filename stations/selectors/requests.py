@@ -1,0 +1,216 @@
+"""Reads of service requests. `requests_visible_to` is the gate every request view goes through."""
+
+import datetime as dt
+import hmac
+import re
+import unicodedata
+
+from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
+from django.http import Http404
+from django.utils import timezone
+
+from residents.selectors import communities_visible_to
+from stations.choices import OPEN_STATES, ExtensionStatus
+from stations.models import (
+    Category,
+    Extension,
+    RequestEvent,
+    RequestNote,
+    RequestPhoto,
+    ServiceRequest,
+    SocialWorker,
+)
+
+LIST_RELATED = ("category", "assignee", "building", "community")
+
+
+def requests_visible_to(user) -> QuerySet[ServiceRequest]:
+    """Requests staff of the user's communities may see; residents use `own_requests`."""
+    if not user.has_perm("stations.view_servicerequest"):
+        return ServiceRequest.objects.none()
+    return ServiceRequest.objects.filter(community__in=communities_visible_to(user)).select_related(
+        *LIST_RELATED
+    )
+
+
+def get_request_for(user, pk: int) -> ServiceRequest:
+    service_request = (
+        requests_visible_to(user)
+        .select_related(
+            "requester__household__building",
+            "requester_enterprise",
+            "household__building",
+            "created_by",
+            "source_visit",
+        )
+        .prefetch_related("assisting", "photos")
+        .filter(pk=pk)
+        .first()
+    )
+    if service_request is None:
+        raise Http404
+    return service_request
+
+
+def own_requests(user) -> QuerySet[ServiceRequest]:
+    """A resident's own requests (they are the requester)."""
+    resident = getattr(user, "resident", None) if user.is_authenticated else None
+    if resident is None:
+        return ServiceRequest.objects.none()
+    return ServiceRequest.objects.filter(requester=resident).select_related("category")
+
+
+def get_own_request(user, token: str) -> ServiceRequest:
+    service_request = own_requests(user).filter(token=token).first()
+    if service_request is None:
+        raise Http404
+    return service_request
+
+
+def timeline(service_request: ServiceRequest, *, public_only: bool = False) -> list:
+    """Events and notes of a request in time order (two queries, bounded by one request)."""
+    events = RequestEvent.objects.filter(request=service_request).select_related(
+        "actor", "old_assignee", "new_assignee"
+    )
+    notes = RequestNote.objects.filter(request=service_request).select_related("author")
+    if public_only:
+        events, notes = events.filter(is_public=True), notes.filter(is_public=True)
+    items = [("event", e.at, e) for e in events] + [("note", n.created_at, n) for n in notes]
+    return sorted(items, key=lambda item: item[1])
+
+
+def pending_extension(service_request: ServiceRequest) -> Extension | None:
+    return (
+        service_request.extensions.filter(status=ExtensionStatus.PENDING)
+        .select_related("requested_by")
+        .first()
+    )
+
+
+def due_soon_cutoff(now: dt.datetime | None = None) -> dt.datetime:
+    return (now or timezone.now()) + dt.timedelta(hours=24)
+
+
+def my_queue(user, worker: SocialWorker | None, *, view: str = "mine") -> QuerySet[ServiceRequest]:
+    """The worker's queue: mine (assigned or assisting), due soon, overdue, or the shared unassigned."""
+    now = timezone.now()
+    base = requests_visible_to(user).filter(status__in=OPEN_STATES)
+    if view == "shared":
+        return base.filter(assignee__isnull=True).order_by("resolution_due_at", "pk")
+    mine = base.filter(Q(assignee=worker) | Q(assisting=worker)).distinct() if worker else base.none()
+    if view == "due_soon":
+        mine = mine.filter(resolution_due_at__gte=now, resolution_due_at__lt=due_soon_cutoff(now))
+    elif view == "overdue":
+        mine = mine.filter(resolution_due_at__lt=now)
+    return mine.order_by("resolution_due_at", "pk")
+
+
+def queue_counts(user, worker: SocialWorker | None) -> dict[str, int]:
+    """The tab counts of the queue in one query."""
+    now = timezone.now()
+    base = requests_visible_to(user).filter(status__in=OPEN_STATES)
+    # Same rows as my_queue's "mine": assigned or assisting (a subquery, so no join multiplies the counts).
+    mine = Q(assignee=worker) | Q(pk__in=worker.assisting_requests.values("pk")) if worker else Q(pk__in=[])
+    return base.aggregate(
+        mine=Count("pk", filter=mine),
+        due_soon=Count(
+            "pk", filter=mine & Q(resolution_due_at__gte=now, resolution_due_at__lt=due_soon_cutoff(now))
+        ),
+        overdue=Count("pk", filter=mine & Q(resolution_due_at__lt=now)),
+        shared=Count("pk", filter=Q(assignee__isnull=True)),
+    )
+
+
+def categories_for(community) -> QuerySet[Category]:
+    return (
+        Category.objects.filter(community=community, is_active=True)
+        .select_related("parent")
+        .order_by("parent__position", "parent__name", "position", "name")
+    )
+
+
+_PHONE_TAIL_RE = re.compile(r"[0-9]{4}")
+
+
+def normalize_reference(reference: str) -> str:
+    """AHL-2026-000123 however it was typed: full-width characters, lower case, surrounding spaces."""
+    return unicodedata.normalize("NFKC", reference or "").strip().upper()
+
+
+def normalize_phone_tail(phone_tail: str) -> str | None:
+    """Exactly four ASCII digits (full-width digits accepted), else None."""
+    tail = unicodedata.normalize("NFKC", phone_tail or "").strip()
+    return tail if _PHONE_TAIL_RE.fullmatch(tail) else None
+
+
+def track_request(reference: str, phone_tail: str) -> ServiceRequest | None:
+    """The request with this reference whose phone ends in these four digits, for the public tracking
+    page. The phone is the requester's, the contact phone given at intake or the enterprise's. None for
+    a mismatch and for an unknown reference alike, so a reference cannot be probed."""
+    reference, tail = normalize_reference(reference), normalize_phone_tail(phone_tail)
+    if not reference or tail is None:
+        return None
+    service_request = (
+        ServiceRequest.objects.select_related("category__parent", "requester", "requester_enterprise")
+        .filter(reference=reference)
+        .first()
+    )
+    if service_request is None:
+        return None
+    phones = [service_request.contact_phone]
+    if service_request.requester is not None:
+        phones.append(service_request.requester.phone)
+    if service_request.requester_enterprise is not None:
+        phones.append(service_request.requester_enterprise.contact_phone)
+    tails = ["".join(ch for ch in phone if ch in "0123456789")[-4:] for phone in phones if phone]
+    if any(len(t) == 4 and hmac.compare_digest(t, tail) for t in tails):
+        return service_request
+    return None
+
+
+# --- Reads for the staff request pages -------------------------------------------------------------
+
+
+def with_overdue(
+    queryset: QuerySet[ServiceRequest], now: dt.datetime | None = None
+) -> QuerySet[ServiceRequest]:
+    """Annotate `is_overdue`: open (new, accepted, in progress) and past its resolution deadline."""
+    now = now or timezone.now()
+    return queryset.annotate(
+        is_overdue=Case(
+            When(status__in=OPEN_STATES, resolution_due_at__lt=now, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def get_note(service_request: ServiceRequest, note_pk: int) -> RequestNote:
+    """A note, looked up through its request (a note of another request is a 404)."""
+    note = RequestNote.objects.filter(pk=note_pk, request=service_request).select_related("author").first()
+    if note is None:
+        raise Http404
+    return note
+
+
+def get_extension(service_request: ServiceRequest, extension_pk: int) -> Extension:
+    """An extension, looked up through its request (an extension of another request is a 404)."""
+    extension = Extension.objects.filter(pk=extension_pk, request=service_request).first()
+    if extension is None:
+        raise Http404
+    return extension
+
+
+def get_photo(service_request: ServiceRequest, photo_pk: int) -> RequestPhoto:
+    """A photo, looked up through its request (a photo of another request is a 404)."""
+    photo = RequestPhoto.objects.filter(pk=photo_pk, request=service_request).first()
+    if photo is None:
+        raise Http404
+    return photo
+
+
+def assignable_workers(community) -> QuerySet[SocialWorker]:
+    """Active workers of the request's community, for the reassign select."""
+    return SocialWorker.objects.filter(community=community, is_active=True).order_by(
+        "worker_type", "display_name"
+    )

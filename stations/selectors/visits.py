@@ -1,0 +1,202 @@
+"""Reads of the walking service: visits, the proactive list, recurring errands."""
+
+import datetime as dt
+
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.http import Http404
+from django.utils import timezone
+
+from community.lib.db import count_subquery
+from residents.models import CareTag, Household, Resident
+from residents.selectors import communities_visible_to, residents_visible_to
+from stations.choices import PROACTIVE_CHANNELS
+from stations.models import RecurringErrand, ServiceRequest, SocialWorker, Visit
+from stations.selectors.requests import requests_visible_to
+
+HOTSPOT_DAYS = 30
+ACTIVITY_LIMIT = 20
+
+
+def visits_visible_to(user) -> QuerySet[Visit]:
+    if not user.has_perm("stations.view_visit"):
+        return Visit.objects.none()
+    return Visit.objects.filter(community__in=communities_visible_to(user)).select_related(
+        "household__building", "worker", "building"
+    )
+
+
+def get_visit_for(user, pk: int) -> Visit:
+    visit = (
+        visits_visible_to(user)
+        .prefetch_related("raised_requests__category", "raised_requests__assignee")
+        .filter(pk=pk)
+        .first()
+    )
+    if visit is None:
+        raise Http404
+    return visit
+
+
+def visit_log(
+    user, *, worker: SocialWorker | None = None, household_id: int | None = None
+) -> QuerySet[Visit]:
+    """The visit log (民情日志), newest first, with how many requests each visit raised."""
+    visits = visits_visible_to(user)
+    if worker is not None:
+        visits = visits.filter(worker=worker)
+    if household_id:
+        visits = visits.filter(household_id=household_id)
+    return visits.annotate(
+        raised_count=count_subquery(ServiceRequest.objects.all(), "source_visit")
+    ).order_by("-visited_at", "-pk")
+
+
+def household_activity(user, household: Household) -> dict:
+    """The latest requests and visits of one household: two queries, whatever its history."""
+    service_requests = (
+        requests_visible_to(user).filter(household=household).order_by("-received_at", "-pk")[:ACTIVITY_LIMIT]
+    )
+    visits = (
+        visits_visible_to(user).filter(household=household).order_by("-visited_at", "-pk")[:ACTIVITY_LIMIT]
+    )
+    return {"service_requests": list(service_requests), "visits": list(visits), "limit": ACTIVITY_LIMIT}
+
+
+# The proactive list (未诉先办) ---------------------------------------------------------------------------------
+
+
+def _last_visit_subquery() -> Subquery:
+    # Uses visit_household_at_idx: the newest visit of the resident's household.
+    latest = (
+        Visit.objects.filter(household=OuterRef("household")).order_by("-visited_at").values("visited_at")[:1]
+    )
+    return Subquery(latest, output_field=DateTimeField())
+
+
+def _cadence_subquery() -> Subquery:
+    """The smallest visit cadence among the resident's care tags (NULL when none has one)."""
+    smallest = (
+        CareTag.objects.filter(residents=OuterRef("pk"), visit_cadence_days__isnull=False)
+        .order_by("visit_cadence_days")
+        .values("visit_cadence_days")[:1]
+    )
+    return Subquery(smallest, output_field=IntegerField())
+
+
+def cadences() -> list[int]:
+    """The distinct cadences in use: a handful, so the overdue test is an OR of one condition each."""
+    return sorted(
+        set(
+            CareTag.objects.filter(visit_cadence_days__isnull=False).values_list(
+                "visit_cadence_days", flat=True
+            )
+        )
+    )
+
+
+def visits_overdue(
+    user, *, worker: SocialWorker | None = None, mine_only: bool = False, now: dt.datetime | None = None
+) -> QuerySet[Resident]:
+    """Care-tagged residents whose household has had no visit within their smallest cadence (or never).
+
+    Each row carries ``last_visit``, ``cadence`` (days) and ``due_at`` (NULL: never visited). The
+    cadence arithmetic is spelled out per distinct cadence, which works the same on SQLite and
+    PostgreSQL; the worker's own buildings come first."""
+    now = now or timezone.now()
+    steps = cadences()
+    residents = (
+        residents_visible_to(user)
+        .filter(household__isnull=False)
+        .annotate(cadence=_cadence_subquery(), last_visit=_last_visit_subquery())
+        .filter(cadence__isnull=False)
+    )
+    if not steps:
+        return residents.none()
+    lapsed = Q(last_visit__isnull=True)
+    due_whens = []
+    for days in steps:
+        span = dt.timedelta(days=days)
+        lapsed |= Q(cadence=days, last_visit__lt=now - span)
+        due_whens.append(
+            When(
+                cadence=days,
+                then=ExpressionWrapper(F("last_visit") + Value(span), output_field=DateTimeField()),
+            )
+        )
+    residents = residents.filter(lapsed).annotate(
+        due_at=Case(*due_whens, default=None, output_field=DateTimeField())
+    )
+    if worker is not None:
+        my_buildings = SocialWorker.buildings.through.objects.filter(
+            socialworker_id=worker.pk, building_id=OuterRef("household__building_id")
+        )
+        residents = residents.annotate(mine=Exists(my_buildings))
+        if mine_only:
+            residents = residents.filter(mine=True)
+        ordering = [F("mine").desc()]
+    else:
+        ordering = []
+    return residents.order_by(
+        *ordering,
+        F("due_at").asc(nulls_first=True),
+        "household__building__position",
+        "household__building__number",
+        "household__entrance",
+        "household__room",
+        "pk",
+    )
+
+
+def days_overdue(due_at: dt.datetime | None, today: dt.date | None = None) -> int | None:
+    if due_at is None:
+        return None
+    return max((today or timezone.localdate()) - timezone.localdate(due_at), dt.timedelta(0)).days
+
+
+def recurring_hotspots(
+    user, *, min_count: int = 3, days: int = HOTSPOT_DAYS, now: dt.datetime | None = None
+) -> QuerySet:
+    """Buildings where one category keeps coming back: ≥ min_count requests of the same category in the
+    same building in the last `days` days. One aggregate query (sr_building_cat_idx)."""
+    now = now or timezone.now()
+    return (
+        requests_visible_to(user)
+        .filter(building__isnull=False, received_at__gte=now - dt.timedelta(days=days))
+        .order_by()
+        .values("building", "building__number", "category", "category__name", "community__name")
+        .annotate(n=Count("pk"), proactive=Count("pk", filter=Q(channel__in=list(PROACTIVE_CHANNELS))))
+        .filter(n__gte=min_count)
+        .order_by("-n", "building__number", "category__name")
+    )
+
+
+# Recurring errands -------------------------------------------------------------------------------------------
+
+
+def errands_visible_to(user) -> QuerySet[RecurringErrand]:
+    if not user.has_perm("stations.view_recurringerrand"):
+        return RecurringErrand.objects.none()
+    return RecurringErrand.objects.filter(community__in=communities_visible_to(user)).select_related(
+        "resident__household__building", "category", "assignee"
+    )
+
+
+def errand_list(user, *, active_only: bool = True) -> QuerySet[RecurringErrand]:
+    errands = errands_visible_to(user)
+    if active_only:
+        errands = errands.filter(is_active=True)
+    return errands.order_by("next_due_on", "pk")

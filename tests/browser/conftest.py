@@ -1,0 +1,49 @@
+"""Browser tests: a real Chromium (Debian's) against pytest-django's live server."""
+
+import pytest
+
+from stations.choices import Role
+from tests import factories
+
+PASSWORD = "onedesk-test-pw"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture
+def login(live_server):
+    """login(page, username) signs in through the real login form."""
+
+    def do(page, username: str):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(f"{live_server.url}/")
+
+    return do
+
+
+@pytest.fixture
+def registry(transactional_db):
+    """A small community with a worker, a head and a few residents."""
+    community = factories.CommunityFactory(name="安华里社区", code="AHL")
+    building = factories.BuildingFactory(community=community, number="3号楼")
+    household = factories.HouseholdFactory(building=building, entrance=2, room="301")
+    zhang = factories.ResidentFactory(household=household, name="张焱", phone="13812341234")
+    factories.ResidentFactory(household=household, name="王芳", phone="13900005678")
+    other = factories.CommunityFactory(name="华贸中心社区", code="HMZX")
+    factories.ResidentFactory(
+        household=factories.HouseholdFactory(building=factories.BuildingFactory(community=other)),
+        name="张三丰",
+    )
+    worker = factories.make_worker(community=community, buildings=[building], username="zhangyan_sg")
+    head = factories.make_member(role=Role.HEAD, community=community, username="shuji")
+    return {
+        "community": community,
+        "building": building,
+        "household": household,
+        "zhang": zhang,
+        "worker": worker,
+        "head": head,
+    }
