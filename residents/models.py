@@ -38,6 +38,14 @@ class Community(models.Model):
         Subdistrict, on_delete=models.PROTECT, related_name="communities", verbose_name=_("subdistrict")
     )
     name = models.CharField(_("name"), max_length=64)
+    office_area_m2 = models.DecimalField(
+        _("office area (m²)"),
+        max_digits=7,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text=_("Desk and back-office area; the rest of the station is service area for residents."),
+    )
     code = models.CharField(
         _("short code"),
         max_length=8,

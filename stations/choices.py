@@ -119,3 +119,55 @@ class Action(models.TextChoices):
     DECIDE_EXTENSION = "decide_extension", _("Decide extension")
     RECORD_CALLBACK = "record_callback", _("Record follow-up call (回访)")
     NOTE = "note", _("Add note")
+
+
+class SpaceKind(models.TextChoices):
+    DISCUSSION = "discussion", _("Discussion space (议事空间)")
+    PUBLIC_WELFARE = "public_welfare", _("Public-welfare space (公益空间)")
+    ACTIVITY_HALL = "activity_hall", _("Activity hall")
+    MEETING_ROOM = "meeting_room", _("Meeting room")
+    CLASSROOM = "classroom", _("Classroom")
+    OTHER = "other", _("Other")
+
+
+class BookingKind(models.TextChoices):
+    """What holds a space: somebody's booking, a course session, or a block (maintenance)."""
+
+    BOOKING = "booking", _("Booking")
+    COURSE = "course", _("Course session")
+    BLOCK = "block", _("Blocked")
+
+
+class BookingStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    CONFIRMED = "confirmed", _("Confirmed")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+    CHECKED_IN = "checked_in", _("Checked in")
+    NO_SHOW = "no_show", _("No-show")
+
+
+# Bookings in these states hold their time: no other active booking of the space may overlap.
+ACTIVE_BOOKING_STATES = frozenset(
+    {BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW}
+)
+
+BOOKING_BADGE = {
+    BookingStatus.PENDING: "warning",
+    BookingStatus.CONFIRMED: "success",
+    BookingStatus.REJECTED: "danger",
+    BookingStatus.CANCELLED: "secondary",
+    BookingStatus.CHECKED_IN: "primary",
+    BookingStatus.NO_SHOW: "dark",
+}
+
+
+class EnrolmentStatus(models.TextChoices):
+    ENROLLED = "enrolled", _("Enrolled")
+    WAITLISTED = "waitlisted", _("On the waiting list")
+    LEFT = "left", _("Left")
+
+
+class AttendanceStatus(models.TextChoices):
+    PRESENT = "present", _("Present")
+    ABSENT = "absent", _("No-show")

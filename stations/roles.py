@@ -15,6 +15,13 @@ _DESK = [
     ("stations", "view_recurringerrand"),
     ("stations", "add_recurringerrand"),
     ("stations", "view_category"),
+    # Spaces and courses: book on behalf, approve, check in, block.
+    ("stations", "view_space"),
+    ("stations", "view_booking"),
+    ("stations", "add_booking"),
+    ("stations", "change_booking"),
+    ("stations", "view_course"),
+    ("stations", "change_course"),
 ]
 
 # (app_label, codename) per role. Scope (which community) is decided by residents.selectors, not here.
@@ -51,6 +58,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("stations", "add_leave"),
         *_DESK,
         ("stations", "manage_servicerequest"),
+        ("stations", "add_space"),
+        ("stations", "change_space"),
+        ("stations", "add_course"),
         ("stations", "add_category"),
         ("stations", "change_category"),
     ],

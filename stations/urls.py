@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stations.views import desk, public, requests, visits
+from stations.views import desk, public, requests, space_admin, spaces, visits
 
 app_name = "stations"
 
@@ -45,4 +45,27 @@ urlpatterns = [
     path("my/requests/<str:token>/", public.own_request_detail, name="own_request_detail"),
     path("my/requests/<str:token>/rate/", public.own_request_rate, name="own_request_rate"),
     path("track/", public.track, name="track"),
+    # Spaces and courses (residents and staff)
+    path("spaces/", spaces.space_list, name="space_list"),
+    path("spaces/<int:pk>/", spaces.space_week, name="space_week"),
+    path("spaces/<int:pk>/book/", spaces.booking_create, name="booking_create"),
+    path("spaces/<int:pk>/series/", spaces.booking_series, name="booking_series"),
+    path("spaces/<int:pk>/photo/", spaces.space_photo, name="space_photo"),
+    path("spaces/feed/<str:token>.ics", spaces.space_feed, name="space_feed"),
+    path("my/bookings/", spaces.own_bookings, name="own_bookings"),
+    path("bookings/<int:pk>/cancel/", spaces.booking_cancel, name="booking_cancel"),
+    path("courses/", spaces.course_list, name="course_list"),
+    path("courses/<int:pk>/", spaces.course_detail, name="course_detail"),
+    path("courses/<int:pk>/enrol/", spaces.course_enrol, name="course_enrol"),
+    path("courses/<int:pk>/leave/", spaces.course_leave, name="course_leave"),
+    # Spaces and courses (staff)
+    path("bookings/approvals/", space_admin.approval_list, name="approval_list"),
+    path("bookings/<int:pk>/decide/", space_admin.booking_decide, name="booking_decide"),
+    path("bookings/<int:pk>/check-in/", space_admin.booking_check_in, name="booking_check_in"),
+    path("spaces/today/", space_admin.today_schedule, name="today_schedule"),
+    path("spaces/<int:pk>/block/", space_admin.space_block, name="space_block"),
+    path("spaces/utilisation/", space_admin.utilisation, name="utilisation"),
+    path("courses/new/", space_admin.course_create, name="course_create"),
+    path("courses/<int:pk>/sessions/new/", space_admin.course_session_create, name="course_session_create"),
+    path("sessions/<int:pk>/attendance/", space_admin.session_attendance, name="session_attendance"),
 ]

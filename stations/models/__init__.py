@@ -11,10 +11,28 @@ from stations.models.requests import (
     RequestPhoto,
     ServiceRequest,
 )
+from stations.models.spaces import (
+    Attendance,
+    Booking,
+    BookingSeries,
+    ClosedDate,
+    Course,
+    Enrolment,
+    OpeningHours,
+    Space,
+)
 from stations.models.staff import Leave, SocialWorker, Station
 from stations.models.visits import RecurringErrand, Visit
 
 __all__ = [
+    "Attendance",
+    "Booking",
+    "BookingSeries",
+    "ClosedDate",
+    "Course",
+    "Enrolment",
+    "OpeningHours",
+    "Space",
     "Category",
     "Extension",
     "Leave",

@@ -1,8 +1,10 @@
 """Browser tests: a real Chromium (Debian's) against pytest-django's live server."""
 
 import pytest
+from django.core.cache import cache
 
 from stations.choices import Role
+from stations.services.categories import categories_seed
 from tests import factories
 
 PASSWORD = "onedesk-test-pw"
@@ -47,3 +49,18 @@ def registry(transactional_db):
         "worker": worker,
         "head": head,
     }
+
+
+@pytest.fixture
+def desk(registry):
+    """The registry plus the default categories and a login for the resident 张焱 (username "zhangyan_jm")."""
+    # The tracking page counts failed look-ups per IP in the cache; start each test from zero.
+    cache.clear()
+    categories_seed(community=registry["community"])
+    resident_user = factories.make_member(
+        role=Role.RESIDENT, community=registry["community"], username="zhangyan_jm"
+    )
+    zhang = registry["zhang"]
+    zhang.user = resident_user
+    zhang.save(update_fields=["user"])
+    return {**registry, "resident_user": resident_user}

@@ -1,0 +1,520 @@
+"""Writes about spaces and courses: bookings (single and weekly series), approval, cancellation,
+check-in, blocks, enrolment with a waiting list. Each is one transaction.
+
+Double booking is impossible twice over: the space row is locked while a booking is checked and
+saved (so concurrent attempts queue up and the later ones see the slot taken), and on PostgreSQL
+the exclusion constraint `booking_no_overlap` refuses any overlap whatever path wrote it."""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from community.lib.validators import clean_text
+from residents.models import Resident
+from stations.choices import (
+    ACTIVE_BOOKING_STATES,
+    AttendanceStatus,
+    BookingKind,
+    BookingStatus,
+    EnrolmentStatus,
+)
+from stations.models import Attendance, Booking, BookingSeries, Course, Enrolment, Space
+
+STAFF_PERMISSION = "stations.change_booking"  # approve, check in, block, book on behalf
+
+
+def _taken_error() -> ValidationError:
+    return ValidationError(_("This time was just taken. Please pick another time."), code="taken")
+
+
+def is_staff_for(actor, space: Space) -> bool:
+    from residents.selectors import communities_visible_to
+
+    return (
+        actor.has_perm(STAFF_PERMISSION)
+        and communities_visible_to(actor).filter(pk=space.community_id).exists()
+    )
+
+
+def _local(value: dt.datetime) -> dt.datetime:
+    return timezone.localtime(value)
+
+
+def _within_opening_hours(space: Space, starts_at: dt.datetime, ends_at: dt.datetime) -> bool:
+    start, end = _local(starts_at), _local(ends_at)
+    if start.date() != end.date() and not (
+        end.time() == dt.time(0) and end.date() == start.date() + dt.timedelta(1)
+    ):
+        return False
+    if space.closed_dates.filter(date=start.date()).exists():
+        return False
+    end_time = end.time() if end.date() == start.date() else dt.time(23, 59, 59, 999999)
+    return space.opening_hours.filter(
+        weekday=start.weekday(), opens__lte=start.time(), closes__gte=end_time
+    ).exists()
+
+
+def _overlapping(space: Space, starts_at: dt.datetime, ends_at: dt.datetime, exclude_pk: int | None = None):
+    qs = Booking.objects.filter(
+        space=space, status__in=ACTIVE_BOOKING_STATES, starts_at__lt=ends_at, ends_at__gt=starts_at
+    )
+    return qs.exclude(pk=exclude_pk) if exclude_pk else qs
+
+
+def week_bounds(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """Monday 00:00 to next Monday 00:00 (local) of the week containing `moment`."""
+    local = _local(moment)
+    monday = (local - dt.timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    return monday, monday + dt.timedelta(days=7)
+
+
+def booked_minutes_in_week(space: Space, resident: Resident, moment: dt.datetime) -> int:
+    start, end = week_bounds(moment)
+    total = (
+        Booking.objects.filter(
+            space=space,
+            resident=resident,
+            kind=BookingKind.BOOKING,
+            status__in=ACTIVE_BOOKING_STATES,
+            starts_at__gte=start,
+            starts_at__lt=end,
+        )
+        .annotate(length=F("ends_at") - F("starts_at"))
+        .aggregate(total=Sum("length"))["total"]
+    )
+    return int(total.total_seconds() // 60) if total else 0
+
+
+def _audience_allows(place: Space | Course, resident: Resident) -> bool:
+    """Enterprise staff are people registered through their employer without a home here."""
+    is_employee = resident.employer_id is not None and resident.household_id is None
+    return place.open_to_enterprise_staff if is_employee else place.open_to_residents
+
+
+@dataclass
+class Slot:
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+def check_booking(
+    *,
+    actor,
+    space: Space,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    resident: Resident | None,
+    attendees: int,
+    staff: bool,
+    kind: str = BookingKind.BOOKING,
+    extra_minutes_this_week: int = 0,
+    check_horizon: bool = True,
+) -> None:
+    """The booking rules, without the overlap check (which happens under the lock)."""
+    errors: dict[str, list[str]] = {}
+
+    def error(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    now = timezone.now()
+    if not space.is_active:
+        error("space", _("This space cannot be booked at the moment."))
+    if ends_at <= starts_at:
+        error("ends_at", _("The end must be after the start."))
+    elif kind == BookingKind.BOOKING:
+        minutes = int((ends_at - starts_at).total_seconds() // 60)
+        if starts_at < now:
+            error("starts_at", _("This time has already passed."))
+        if check_horizon and not staff and starts_at > now + dt.timedelta(days=space.horizon_days):
+            error(
+                "starts_at",
+                _("This space can be booked at most %(days)d days ahead.") % {"days": space.horizon_days},
+            )
+        if minutes < space.min_minutes:
+            error("ends_at", _("A booking lasts at least %(min)d minutes.") % {"min": space.min_minutes})
+        if minutes > space.max_minutes:
+            error("ends_at", _("A booking lasts at most %(max)d minutes.") % {"max": space.max_minutes})
+        local = _local(starts_at)
+        if (local.hour * 60 + local.minute) % space.slot_minutes or minutes % space.slot_minutes:
+            error("starts_at", _("Bookings follow a %(n)d-minute grid.") % {"n": space.slot_minutes})
+        if not _within_opening_hours(space, starts_at, ends_at):
+            error("starts_at", _("The space is not open at this time."))
+        if attendees < 1 or attendees > space.capacity:
+            error("attendees", _("This space holds at most %(n)d people.") % {"n": space.capacity})
+        if resident is None:
+            error("resident", _("Say who the booking is for."))
+        elif resident.community_id != space.community_id:
+            error("resident", _("This person is not registered in this community."))
+        elif not staff and not _audience_allows(space, resident):
+            error("space", _("This space is not open to you for booking."))
+        if resident is not None and space.weekly_quota_hours and not errors:
+            used = booked_minutes_in_week(space, resident, starts_at) + extra_minutes_this_week
+            if used + minutes > space.weekly_quota_hours * 60:
+                error(
+                    "ends_at",
+                    _("This would exceed %(hours)d hours in this space this week.")
+                    % {"hours": space.weekly_quota_hours},
+                )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _save_booking(booking: Booking) -> Booking:
+    if _overlapping(booking.space, booking.starts_at, booking.ends_at, booking.pk).exists():
+        raise _taken_error()
+    try:
+        with transaction.atomic():
+            booking.save()
+    except IntegrityError as exc:
+        # PostgreSQL's exclusion constraint caught an overlap the lock did not (e.g. a write from
+        # elsewhere), or the same submission key was used twice.
+        if "booking_no_overlap" in str(exc):
+            raise _taken_error() from None
+        raise
+    return booking
+
+
+@transaction.atomic
+def booking_create(
+    *,
+    actor,
+    space: Space,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    resident: Resident | None,
+    purpose: str = "",
+    attendees: int = 1,
+    submission_key: uuid.UUID | None = None,
+) -> tuple[Booking, bool]:
+    """Book a slot for a resident (or enterprise employee). Staff may book on someone's behalf and
+    skip approval; residents book for themselves. Returns (booking, created)."""
+    if submission_key is not None:
+        existing = Booking.objects.filter(submission_key=submission_key).first()
+        if existing is not None:
+            return existing, False
+    staff = is_staff_for(actor, space)
+    own = getattr(actor, "resident", None) if actor.is_authenticated else None
+    if not staff and (own is None or resident is None or own.pk != resident.pk):
+        raise PermissionDenied(_("You can only book for yourself."))
+    locked = Space.objects.select_for_update().get(pk=space.pk)  # one booking check at a time per space
+    purpose = clean_text(purpose, max_length=200)
+    check_booking(
+        actor=actor,
+        space=locked,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        resident=resident,
+        attendees=attendees,
+        staff=staff,
+    )
+    status = BookingStatus.PENDING if locked.requires_approval and not staff else BookingStatus.CONFIRMED
+    booking = Booking(
+        space=locked,
+        kind=BookingKind.BOOKING,
+        status=status,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        resident=resident,
+        booked_by=actor,
+        purpose=purpose,
+        attendees=attendees,
+        submission_key=submission_key,
+    )
+    return _save_booking(booking), True
+
+
+def series_slots(starts_at: dt.datetime, ends_at: dt.datetime, weeks: int) -> list[Slot]:
+    # Weekly in local time, so a series keeps its wall-clock time.
+    start, end = _local(starts_at), _local(ends_at)
+    return [Slot(start + dt.timedelta(weeks=i), end + dt.timedelta(weeks=i)) for i in range(weeks)]
+
+
+def series_preview(*, space: Space, starts_at: dt.datetime, ends_at: dt.datetime, weeks: int) -> list[dict]:
+    """Each date of a weekly series with whether it clashes with an existing booking (one query)."""
+    slots = series_slots(starts_at, ends_at, weeks)
+    taken = list(
+        Booking.objects.filter(
+            space=space,
+            status__in=ACTIVE_BOOKING_STATES,
+            starts_at__lt=slots[-1].ends_at,
+            ends_at__gt=slots[0].starts_at,
+        ).values_list("starts_at", "ends_at")
+    )
+    closed = set(space.closed_dates.values_list("date", flat=True))
+    return [
+        {
+            "starts_at": slot.starts_at,
+            "ends_at": slot.ends_at,
+            "clash": any(s < slot.ends_at and e > slot.starts_at for s, e in taken)
+            or slot.starts_at.date() in closed,
+        }
+        for slot in slots
+    ]
+
+
+@transaction.atomic
+def booking_series_create(
+    *,
+    actor,
+    space: Space,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    weeks: int,
+    resident: Resident | None,
+    purpose: str = "",
+    attendees: int = 1,
+    skip_clashes: bool = False,
+) -> tuple[BookingSeries, list[Booking], list[dt.datetime]]:
+    """A weekly series, all or nothing — or without the clashing dates when `skip_clashes`.
+    Returns (series, bookings made, start times skipped)."""
+    if not 2 <= weeks <= 26:
+        raise ValidationError({"weeks": _("A series has 2 to 26 weeks.")})
+    staff = is_staff_for(actor, space)
+    own = getattr(actor, "resident", None) if actor.is_authenticated else None
+    if not staff and (own is None or resident is None or own.pk != resident.pk):
+        raise PermissionDenied(_("You can only book for yourself."))
+    locked = Space.objects.select_for_update().get(pk=space.pk)
+    series = BookingSeries.objects.create(space=locked, created_by=actor, weeks=weeks)
+    made, skipped = [], []
+    week_minutes: dict[dt.date, int] = {}
+    for index, slot in enumerate(series_slots(starts_at, ends_at, weeks)):
+        try:
+            week = week_bounds(slot.starts_at)[0].date()
+            check_booking(
+                actor=actor,
+                space=locked,
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
+                resident=resident,
+                attendees=attendees,
+                staff=staff,
+                extra_minutes_this_week=week_minutes.get(week, 0),
+                check_horizon=index == 0,  # a series reaches past the horizon by design
+            )
+            booking = _save_booking(
+                Booking(
+                    space=locked,
+                    series=series,
+                    status=BookingStatus.PENDING
+                    if locked.requires_approval and not staff
+                    else BookingStatus.CONFIRMED,
+                    starts_at=slot.starts_at,
+                    ends_at=slot.ends_at,
+                    resident=resident,
+                    booked_by=actor,
+                    purpose=clean_text(purpose, max_length=200),
+                    attendees=attendees,
+                )
+            )
+        except ValidationError as exc:
+            if not skip_clashes:
+                transaction.set_rollback(True)
+                raise ValidationError(
+                    _("%(date)s cannot be booked: %(reason)s")
+                    % {"date": _local(slot.starts_at).strftime("%Y-%m-%d"), "reason": " ".join(exc.messages)},
+                    code="series_clash",
+                ) from None
+            skipped.append(slot.starts_at)
+            continue
+        week_minutes[week] = week_minutes.get(week, 0) + int(
+            (slot.ends_at - slot.starts_at).total_seconds() // 60
+        )
+        made.append(booking)
+    if not made:
+        transaction.set_rollback(True)
+        raise ValidationError(_("None of these dates can be booked."), code="series_empty")
+    return series, made, skipped
+
+
+def _lock_booking(booking: Booking) -> Booking:
+    return Booking.objects.select_for_update(of=("self",)).select_related("space").get(pk=booking.pk)
+
+
+@transaction.atomic
+def booking_cancel(*, actor, booking: Booking) -> Booking:
+    locked = _lock_booking(booking)
+    own = getattr(actor, "resident", None) if actor.is_authenticated else None
+    if not (is_staff_for(actor, locked.space) or (own is not None and locked.resident_id == own.pk)):
+        raise PermissionDenied
+    if locked.status not in {BookingStatus.PENDING, BookingStatus.CONFIRMED}:
+        raise ValidationError(
+            _("Only a pending or confirmed booking can be cancelled."), code="not_cancellable"
+        )
+    if locked.ends_at <= timezone.now():
+        raise ValidationError(_("This booking is already over."), code="over")
+    locked.status = BookingStatus.CANCELLED
+    locked.save(update_fields=["status", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def booking_decide(*, actor, booking: Booking, approve: bool) -> Booking:
+    locked = _lock_booking(booking)
+    if not is_staff_for(actor, locked.space):
+        raise PermissionDenied
+    if locked.status != BookingStatus.PENDING:
+        raise ValidationError(_("This booking has already been decided."), code="decided")
+    locked.status = BookingStatus.CONFIRMED if approve else BookingStatus.REJECTED
+    locked.decided_by, locked.decided_at = actor, timezone.now()
+    locked.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def booking_check_in(*, actor, booking: Booking, present: bool = True) -> Booking:
+    """Staff mark a booking as used (checked in) or as a no-show, from 30 minutes before its start."""
+    locked = _lock_booking(booking)
+    if not is_staff_for(actor, locked.space):
+        raise PermissionDenied
+    if locked.status not in {BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW}:
+        raise ValidationError(_("Only a confirmed booking can be checked in."), code="not_confirmed")
+    if timezone.now() < locked.starts_at - dt.timedelta(minutes=30):
+        raise ValidationError(_("Check-in opens 30 minutes before the start."), code="too_early")
+    locked.status = BookingStatus.CHECKED_IN if present else BookingStatus.NO_SHOW
+    locked.checked_in_at = timezone.now() if present else None
+    locked.save(update_fields=["status", "checked_in_at", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def space_block(*, actor, space: Space, starts_at: dt.datetime, ends_at: dt.datetime, reason: str) -> Booking:
+    """Block a space (maintenance, a community event). Existing bookings in the way are listed, not
+    silently cancelled: staff cancel them first, telling the people concerned."""
+    if not is_staff_for(actor, space):
+        raise PermissionDenied
+    locked = Space.objects.select_for_update().get(pk=space.pk)
+    reason = clean_text(reason, max_length=200)
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": _("The end must be after the start.")})
+    if not reason:
+        raise ValidationError({"purpose": _("Say why the space is blocked.")})
+    clashes = list(_overlapping(locked, starts_at, ends_at).order_by("starts_at")[:5])
+    if clashes:
+        listed = ", ".join(_local(b.starts_at).strftime("%m-%d %H:%M") for b in clashes)
+        raise ValidationError(
+            _("Bookings already hold part of this time (%(list)s). Cancel them first.") % {"list": listed},
+            code="blocked_by_bookings",
+        )
+    return _save_booking(
+        Booking(
+            space=locked,
+            kind=BookingKind.BLOCK,
+            status=BookingStatus.CONFIRMED,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            booked_by=actor,
+            purpose=reason,
+        )
+    )
+
+
+@transaction.atomic
+def course_session_add(*, actor, course: Course, starts_at: dt.datetime, ends_at: dt.datetime) -> Booking:
+    """A course session holds the course's space like any booking (and clashes like one)."""
+    if not is_staff_for(actor, course.space):
+        raise PermissionDenied
+    locked = Space.objects.select_for_update().get(pk=course.space_id)
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": _("The end must be after the start.")})
+    return _save_booking(
+        Booking(
+            space=locked,
+            kind=BookingKind.COURSE,
+            course=course,
+            status=BookingStatus.CONFIRMED,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            booked_by=actor,
+            purpose=course.title,
+            attendees=course.capacity,
+        )
+    )
+
+
+def _may_enrol(actor, course: Course, resident: Resident) -> None:
+    own = getattr(actor, "resident", None) if actor.is_authenticated else None
+    staff = is_staff_for(actor, course.space)
+    if not staff and (own is None or own.pk != resident.pk):
+        raise PermissionDenied(_("You can only enrol yourself."))
+    if resident.community_id != course.community_id:
+        raise ValidationError(_("This person is not registered in this community."), code="other_community")
+    if not staff and not _audience_allows(course, resident):
+        raise ValidationError(_("This course is not open to you."), code="not_open")
+
+
+@transaction.atomic
+def enrol(*, actor, course: Course, resident: Resident) -> Enrolment:
+    """Take a place, or the next place on the waiting list when the course is full."""
+    locked = Course.objects.select_for_update().get(pk=course.pk)
+    if not locked.is_active:
+        raise ValidationError(_("This course is not open for enrolment."), code="closed")
+    _may_enrol(actor, locked, resident)
+    current = (
+        Enrolment.objects.filter(course=locked, resident=resident)
+        .exclude(status=EnrolmentStatus.LEFT)
+        .first()
+    )
+    if current is not None:
+        return current
+    taken = Enrolment.objects.filter(course=locked, status=EnrolmentStatus.ENROLLED).count()
+    status = EnrolmentStatus.ENROLLED if taken < locked.capacity else EnrolmentStatus.WAITLISTED
+    return Enrolment.objects.create(course=locked, resident=resident, status=status, enrolled_by=actor)
+
+
+@transaction.atomic
+def enrolment_leave(*, actor, enrolment: Enrolment) -> Enrolment | None:
+    """Leave a course (or its waiting list). A freed place goes to the first person waiting, in the
+    same transaction, so it goes to exactly one person. Returns the promoted enrolment, if any."""
+    course = Course.objects.select_for_update().get(pk=enrolment.course_id)
+    locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk, course=course)
+    own = getattr(actor, "resident", None) if actor.is_authenticated else None
+    if not (is_staff_for(actor, course.space) or (own is not None and own.pk == locked.resident_id)):
+        raise PermissionDenied
+    if locked.status == EnrolmentStatus.LEFT:
+        return None
+    freed = locked.status == EnrolmentStatus.ENROLLED
+    locked.status, locked.left_at = EnrolmentStatus.LEFT, timezone.now()
+    locked.save(update_fields=["status", "left_at"])
+    if not freed:
+        return None
+    taken = Enrolment.objects.filter(course=course, status=EnrolmentStatus.ENROLLED).count()
+    if taken >= course.capacity:
+        return None
+    first = (
+        Enrolment.objects.select_for_update()
+        .filter(course=course, status=EnrolmentStatus.WAITLISTED)
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if first is None:
+        return None
+    first.status, first.promoted_at = EnrolmentStatus.ENROLLED, timezone.now()
+    first.save(update_fields=["status", "promoted_at"])
+    return first
+
+
+@transaction.atomic
+def attendance_record(*, actor, session: Booking, resident: Resident, present: bool) -> Attendance:
+    """Staff check a participant in at a course session (or mark them absent: a no-show)."""
+    locked = _lock_booking(session)
+    if locked.kind != BookingKind.COURSE or not is_staff_for(actor, locked.space):
+        raise PermissionDenied
+    if not Enrolment.objects.filter(
+        course_id=locked.course_id, resident=resident, status=EnrolmentStatus.ENROLLED
+    ).exists():
+        raise ValidationError(_("This person is not enrolled in the course."), code="not_enrolled")
+    attendance, _created = Attendance.objects.update_or_create(
+        session=locked,
+        resident=resident,
+        defaults={
+            "status": AttendanceStatus.PRESENT if present else AttendanceStatus.ABSENT,
+            "recorded_by": actor,
+        },
+    )
+    return attendance
