@@ -15,7 +15,7 @@ for c in python3.13 python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3
     command -v $$c; exit 0; fi; done; exit 1
 endef
 
-.PHONY: help run setup test lint messages clean gettext
+.PHONY: help run setup test lint messages clean gettext bench backup restore
 
 # compilemessages needs GNU gettext's msgfmt; Debian has it as the `gettext` package.
 gettext:
@@ -26,6 +26,9 @@ gettext:
 help:
 	@echo "make run   — set up (venv, install, migrate, demo data, translations) and serve on http://$(HOST):$(PORT)"
 	@echo "make test  — run the whole suite (on DATABASE_URL if set, else SQLite)"
+	@echo "make bench SIZE=small|district — load-test the production setup on PostgreSQL (bench/results/)"
+	@echo "make backup  — pg_dump DATABASE_URL (PostgreSQL) into var/backups/onedesk-<timestamp>.dump"
+	@echo "make restore FILE=var/backups/….dump TARGET_DATABASE_URL=postgres://… — restore a dump (FORCE=1 to overwrite DATABASE_URL itself)"
 
 $(VENV)/.installed: pyproject.toml
 	@PYBIN=$$( $(find_python) ) || { echo "OneDesk needs Python >= 3.12 (Django 6.1). Install python3.12 or python3.13 (e.g. with pyenv) and retry."; exit 1; }; \
@@ -52,6 +55,12 @@ test: $(VENV)/.installed gettext
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Generates (or reuses) a PostgreSQL data set, runs gunicorn (2 workers, DEBUG off) on 127.0.0.1 and drives
+# a bounded page mix; writes bench/results/$(SIZE).json and .md. BENCH_DATABASE_URL overrides the database.
+SIZE ?= small
+bench: $(VENV)/.installed
+	$(PY) bench/run.py --size $(SIZE) $(BENCH_ARGS)
+
 lint:
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
@@ -62,3 +71,12 @@ messages: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3
+
+# Backups: PostgreSQL only (DATABASE_URL); the logic is in residents' backup_db / restore_db commands.
+backup:
+	$(MANAGE) backup_db $(if $(BACKUP_DIR),--output-dir "$(BACKUP_DIR)")
+
+restore:
+	@test -n "$(FILE)" -a -n "$(TARGET_DATABASE_URL)" || { \
+	  echo "Usage: make restore FILE=var/backups/onedesk-….dump TARGET_DATABASE_URL=postgres://user:pw@host:5432/scratch [FORCE=1]"; exit 2; }
+	@$(MANAGE) restore_db "$(FILE)" --target-database-url "$(TARGET_DATABASE_URL)" $(if $(filter 1 true yes,$(FORCE)),--force)

@@ -13,3 +13,6 @@ urlpatterns = [
     path("", include("residents.urls")),
     path("", include("stations.urls")),
 ]
+
+# 400, 403 (and 403_csrf) and 404 use Django's handlers with our templates; 500 adds the request id.
+handler500 = "community.lib.errors.server_error"

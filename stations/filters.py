@@ -1,6 +1,7 @@
 """The request list's filters (django-filter). The drill-down filters (responded, solved, satisfaction,
-rated, received_after/received_before) are what dashboard links put in the query string, so a figure
-on the dashboard opens exactly the rows it counts."""
+rated, received_after/received_before, and rate + period with community / line / worker_type) are what
+dashboard links put in the query string, so a figure on the dashboard opens exactly the rows it counts:
+`rate` applies the very Q object the dashboard counted (stations.rates.FIGURES)."""
 
 import datetime as dt
 
@@ -12,9 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import fields as filter_fields
 
-from residents.models import Building
+from residents.models import Building, Community
 from residents.selectors import communities_visible_to
-from stations.choices import OPEN_STATES, Channel, Satisfaction, StationLine, Status
+from stations import rates
+from stations.choices import OPEN_STATES, Channel, Satisfaction, StationLine, Status, WorkerType
 from stations.models import Category, ServiceRequest, SocialWorker
 
 # sort parameter → order_by. Anything else falls back to the default (newest first).
@@ -145,11 +147,30 @@ class ServiceRequestFilter(django_filters.FilterSet):
     )
     received_after = ReceivedBoundFilter(label=_("Received from"), upper=False)
     received_before = ReceivedBoundFilter(label=_("Received before"), upper=True)
+    rate = django_filters.ChoiceFilter(
+        label=_("Dashboard figure"), choices=rates.FIGURE_CHOICES, method="filter_rate"
+    )
+    period = django_filters.CharFilter(label=_("Month"), method="filter_period", max_length=7)
+    worker_type = django_filters.ChoiceFilter(
+        label=_("Worker type"), choices=WorkerType.choices, field_name="category__worker_type"
+    )
+    community = django_filters.ModelChoiceFilter(label=_("Community"), queryset=Community.objects.none())
     sort = django_filters.ChoiceFilter(
         label=_("Sort by"), choices=SORT_CHOICES, method="filter_sort", empty_label=None
     )
 
-    DRILL_DOWN = ("responded", "solved", "satisfaction", "rated", "received_after", "received_before")
+    DRILL_DOWN = (
+        "responded",
+        "solved",
+        "satisfaction",
+        "rated",
+        "received_after",
+        "received_before",
+        "rate",
+        "period",
+        "worker_type",
+        "community",
+    )
 
     class Meta:
         model = ServiceRequest
@@ -158,6 +179,7 @@ class ServiceRequestFilter(django_filters.FilterSet):
     def __init__(self, data=None, queryset=None, *, user, **kwargs):
         super().__init__(data, queryset, **kwargs)
         communities = communities_visible_to(user)
+        self.filters["community"].queryset = communities
         self.filters["category"].queryset = (
             Category.objects.filter(community__in=communities)
             .select_related("parent")
@@ -219,6 +241,16 @@ class ServiceRequestFilter(django_filters.FilterSet):
             return queryset
         in_time = Q(accepted_at__isnull=False, accepted_at__lte=F("response_due_at"))
         return queryset.filter(in_time) if value else queryset.exclude(in_time)
+
+    def filter_period(self, queryset, name, value):
+        return queryset  # read by filter_rate
+
+    def filter_rate(self, queryset, name, value):
+        if not value:
+            return queryset
+        now = timezone.now()
+        period = rates.Period.parse(self.form.cleaned_data.get("period")) or rates.Period.containing(now)
+        return queryset.filter(rates.figure_q(value, period, now))
 
     def filter_sort(self, queryset, name, value):
         return queryset.order_by(*SORTS.get(value, SORTS[DEFAULT_SORT]))

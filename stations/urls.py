@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stations.views import desk, public, requests, space_admin, spaces, visits
+from stations.views import dashboard, desk, public, requests, space_admin, spaces, visits
 
 app_name = "stations"
 
@@ -68,4 +68,11 @@ urlpatterns = [
     path("courses/new/", space_admin.course_create, name="course_create"),
     path("courses/<int:pk>/sessions/new/", space_admin.course_session_create, name="course_session_create"),
     path("sessions/<int:pk>/attendance/", space_admin.session_attendance, name="session_attendance"),
+    # Dashboards and the monthly report
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/community/<int:pk>/", dashboard.community_dashboard, name="community_dashboard"),
+    path("dashboard/subdistrict/", dashboard.subdistrict_dashboard, name="subdistrict_dashboard"),
+    path("reports/<int:year>/<int:month>/", dashboard.monthly_report, name="monthly_report"),
+    path("reports/<int:year>/<int:month>.xlsx", dashboard.monthly_report_xlsx, name="monthly_report_xlsx"),
+    path("reports/<int:year>/<int:month>.csv", dashboard.monthly_report_csv, name="monthly_report_csv"),
 ]

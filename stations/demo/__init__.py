@@ -8,7 +8,8 @@ registry (households and residents) is written once per community; a second run 
 households and skips it, which keeps ``make run`` fast.
 
 Parts: ``registry`` (places and people), ``staff`` (workers and logins), ``desk`` (categories,
-requests, visits, errands and a leave). Each part has its own stream from ``rng_for``.
+requests, visits, errands and a leave), ``spaces`` (activity spaces, courses, bookings). Each part
+has its own stream from ``rng_for``.
 """
 
 from django.contrib.auth.models import User
@@ -19,15 +20,21 @@ from stations.demo.base import SEED, URL, Log, rng_for, silent
 from stations.demo.desk import build_desk
 from stations.demo.people import People
 from stations.demo.registry import build_places, build_registry
+from stations.demo.spaces import build_spaces
 from stations.demo.staff import DEMO_LOGINS, DEMO_PASSWORD, build_logins, build_staff
 from stations.models import (
+    Attendance,
+    Booking,
     Category,
+    Course,
+    Enrolment,
     Leave,
     Rating,
     RecurringErrand,
     RequestEvent,
     ServiceRequest,
     SocialWorker,
+    Space,
     Station,
     Visit,
 )
@@ -56,6 +63,11 @@ def demo_counts() -> dict[str, int]:
         "visits": Visit.objects.count(),
         "recurring errands": RecurringErrand.objects.count(),
         "leaves": Leave.objects.count(),
+        "spaces": Space.objects.count(),
+        "courses": Course.objects.count(),
+        "bookings": Booking.objects.count(),
+        "enrolments": Enrolment.objects.count(),
+        "attendance records": Attendance.objects.count(),
     }
 
 
@@ -68,4 +80,5 @@ def load_demo(log: Log = silent) -> dict[str, int]:
     build_staff(rng_for("staff"), places=places, buildings=buildings, log=log)
     build_logins(places=places, log=log)
     build_desk(rng_for("desk"), places=places, log=log)
+    build_spaces(rng_for("spaces"), places=places, log=log)
     return demo_counts()

@@ -203,6 +203,12 @@ def booking_create(
     if not staff and (own is None or resident is None or own.pk != resident.pk):
         raise PermissionDenied(_("You can only book for yourself."))
     locked = Space.objects.select_for_update().get(pk=space.pk)  # one booking check at a time per space
+    if submission_key is not None:
+        # Again under the lock: a double tap's second request waited here for the first one's
+        # booking, which it must return rather than report the slot as taken.
+        existing = Booking.objects.filter(submission_key=submission_key).first()
+        if existing is not None:
+            return existing, False
     purpose = clean_text(purpose, max_length=200)
     check_booking(
         actor=actor,
@@ -518,3 +524,70 @@ def attendance_record(*, actor, session: Booking, resident: Resident, present: b
         },
     )
     return attendance
+
+
+COURSE_PERMISSION = "stations.add_course"  # committee heads set up courses
+SESSION_PERMISSION = "stations.change_course"  # staff add sessions
+
+
+@transaction.atomic
+def course_create(
+    *,
+    actor,
+    space: Space,
+    title: str,
+    capacity: int,
+    description: str = "",
+    teacher: str = "",
+    open_to_residents: bool = True,
+    open_to_enterprise_staff: bool = True,
+) -> Course:
+    """A course of the space's community; it holds no time until sessions are added."""
+    if not (actor.has_perm(COURSE_PERMISSION) and is_staff_for(actor, space)):
+        raise PermissionDenied
+    title = clean_text(title, max_length=80)
+    errors: dict[str, list[str]] = {}
+    if not title:
+        errors["title"] = [_("Give the course a title.")]
+    if not space.is_active:
+        errors["space"] = [_("This space cannot be booked at the moment.")]
+    if capacity < 1 or capacity > space.capacity:
+        errors["capacity"] = [_("This space holds at most %(n)d people.") % {"n": space.capacity}]
+    if errors:
+        raise ValidationError(errors)
+    return Course.objects.create(
+        community_id=space.community_id,
+        space=space,
+        title=title,
+        description=clean_text(description, max_length=5000),
+        teacher=clean_text(teacher, max_length=64),
+        capacity=capacity,
+        open_to_residents=open_to_residents,
+        open_to_enterprise_staff=open_to_enterprise_staff,
+    )
+
+
+@transaction.atomic
+def course_sessions_add(
+    *, actor, course: Course, starts_at: dt.datetime, ends_at: dt.datetime, weeks: int = 1
+) -> list[Booking]:
+    """One session, or the same slot `weeks` weeks running (wall-clock time), all or nothing: a
+    clash on any date saves none of them and names that date."""
+    if not actor.has_perm(SESSION_PERMISSION):
+        raise PermissionDenied
+    if not 1 <= weeks <= 26:
+        raise ValidationError({"weeks": _("A series has 1 to 26 weeks.")})
+    made = []
+    for slot in series_slots(starts_at, ends_at, weeks):
+        try:
+            made.append(
+                course_session_add(actor=actor, course=course, starts_at=slot.starts_at, ends_at=slot.ends_at)
+            )
+        except ValidationError as exc:
+            transaction.set_rollback(True)
+            raise ValidationError(
+                _("%(date)s cannot be booked: %(reason)s")
+                % {"date": _local(slot.starts_at).strftime("%Y-%m-%d"), "reason": " ".join(exc.messages)},
+                code="series_clash",
+            ) from None
+    return made

@@ -1,10 +1,14 @@
 """Browser tests: a real Chromium (Debian's) against pytest-django's live server."""
 
+import datetime as dt
+
 import pytest
 from django.core.cache import cache
 
 from stations.choices import Role
+from stations.models import Course, OpeningHours, Space
 from stations.services.categories import categories_seed
+from stations.services.spaces import enrol
 from tests import factories
 
 PASSWORD = "onedesk-test-pw"
@@ -64,3 +68,30 @@ def desk(registry):
     zhang.user = resident_user
     zhang.save(update_fields=["user"])
     return {**registry, "resident_user": resident_user}
+
+
+@pytest.fixture
+def spaces(desk):
+    """The desk plus two spaces open 08:00–21:00 every day — 活动大厅 (booked at once) and 议事空间
+    (bookings need approval) — a yoga course with places and a dance course that is full."""
+    community = desk["community"]
+    hall = Space.objects.create(community=community, name="活动大厅", area_m2=200, capacity=30, position=1)
+    meeting = Space.objects.create(
+        community=community, name="议事空间", area_m2=60, capacity=12, requires_approval=True, position=2
+    )
+    OpeningHours.objects.bulk_create(
+        [
+            OpeningHours(space=space, weekday=day, opens=dt.time(8), closes=dt.time(21))
+            for space in (hall, meeting)
+            for day in range(7)
+        ]
+    )
+    yoga = Course.objects.create(
+        community=community, space=hall, title="晨练瑜伽", teacher="李老师", capacity=10
+    )
+    dance = Course.objects.create(
+        community=community, space=hall, title="广场舞", teacher="王老师", capacity=1
+    )
+    wang = community.residents.get(name="王芳")
+    enrol(actor=desk["worker"].user, course=dance, resident=wang)  # the one place is taken
+    return {**desk, "hall": hall, "meeting": meeting, "yoga": yoga, "dance": dance, "wang": wang}

@@ -23,7 +23,9 @@ def at(days: int, hour: int, minute: int = 0) -> dt.datetime:
 
 @pytest.fixture
 def space(community_a):
-    space = Space.objects.create(community=community_a, name="活动大厅", area_m2=200, capacity=30, weekly_quota_hours=3)
+    space = Space.objects.create(
+        community=community_a, name="活动大厅", area_m2=200, capacity=30, weekly_quota_hours=3
+    )
     OpeningHours.objects.bulk_create(
         [OpeningHours(space=space, weekday=d, opens=dt.time(8), closes=dt.time(21)) for d in range(7)]
     )
@@ -31,7 +33,9 @@ def space(community_a):
 
 
 def book(user, space, resident, start, end, **kw):
-    return services.booking_create(actor=user, space=space, starts_at=start, ends_at=end, resident=resident, **kw)[0]
+    return services.booking_create(
+        actor=user, space=space, starts_at=start, ends_at=end, resident=resident, **kw
+    )[0]
 
 
 def test_overlap_rejected_adjacent_accepted(space, resident_user_a, resident_a, worker_a):
@@ -47,7 +51,9 @@ def test_overlap_rejected_adjacent_accepted(space, resident_user_a, resident_a, 
 
 def test_other_space_same_time_accepted(space, resident_user_a, resident_a, community_a):
     second = Space.objects.create(community=community_a, name="议事空间", area_m2=60, capacity=12)
-    OpeningHours.objects.create(space=second, weekday=at(1, 9).weekday(), opens=dt.time(8), closes=dt.time(21))
+    OpeningHours.objects.create(
+        space=second, weekday=at(1, 9).weekday(), opens=dt.time(8), closes=dt.time(21)
+    )
     book(resident_user_a, space, resident_a, at(1, 9), at(1, 10))
     book(resident_user_a, second, resident_a, at(1, 9), at(1, 10))
     assert Booking.objects.count() == 2
@@ -57,12 +63,20 @@ def test_other_space_same_time_accepted(space, resident_user_a, resident_a, comm
 def test_database_refuses_overlap_written_around_the_service(space, resident_a, worker_a):
     Booking.objects.create(space=space, starts_at=at(2, 9), ends_at=at(2, 10), booked_by=worker_a.user)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Booking.objects.create(space=space, starts_at=at(2, 9, 30), ends_at=at(2, 11), booked_by=worker_a.user)
+        Booking.objects.create(
+            space=space, starts_at=at(2, 9, 30), ends_at=at(2, 11), booked_by=worker_a.user
+        )
     Booking.objects.create(space=space, starts_at=at(2, 10), ends_at=at(2, 11), booked_by=worker_a.user)
     cancelled = Booking.objects.create(
-        space=space, starts_at=at(2, 12), ends_at=at(2, 13), booked_by=worker_a.user, status=BookingStatus.CANCELLED
+        space=space,
+        starts_at=at(2, 12),
+        ends_at=at(2, 13),
+        booked_by=worker_a.user,
+        status=BookingStatus.CANCELLED,
     )
-    Booking.objects.create(space=space, starts_at=cancelled.starts_at, ends_at=cancelled.ends_at, booked_by=worker_a.user)
+    Booking.objects.create(
+        space=space, starts_at=cancelled.starts_at, ends_at=cancelled.ends_at, booked_by=worker_a.user
+    )
 
 
 @pytest.mark.parametrize(
@@ -111,19 +125,28 @@ def test_approval_flow(space, resident_user_a, resident_a, worker_a):
 
 
 def test_series_all_or_nothing_and_skip(space, worker_a, resident_a):
-    book(worker_a.user, space, resident_a, at(15, 19), at(15, 20))  # week 3 of a series starting tomorrow+... below
+    book(
+        worker_a.user, space, resident_a, at(15, 19), at(15, 20)
+    )  # week 3 of a series starting tomorrow+... below
     start, end = at(1, 19), at(1, 20)
     preview = services.series_preview(space=space, starts_at=start, ends_at=end, weeks=4)
     clashes = [p["clash"] for p in preview]
     assert clashes == [False, False, True, False]
     with pytest.raises(ValidationError):
-        services.booking_series_create(actor=worker_a.user, space=space, starts_at=start, ends_at=end, weeks=4,
-                                       resident=resident_a)
+        services.booking_series_create(
+            actor=worker_a.user, space=space, starts_at=start, ends_at=end, weeks=4, resident=resident_a
+        )
     assert Booking.objects.count() == 1
     space.weekly_quota_hours = 0
     space.save()
     _series, made, skipped = services.booking_series_create(
-        actor=worker_a.user, space=space, starts_at=start, ends_at=end, weeks=4, resident=resident_a, skip_clashes=True
+        actor=worker_a.user,
+        space=space,
+        starts_at=start,
+        ends_at=end,
+        weeks=4,
+        resident=resident_a,
+        skip_clashes=True,
     )
     assert len(made) == 3 and len(skipped) == 1
 

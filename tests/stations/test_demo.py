@@ -26,28 +26,43 @@ from community.lib.validators import (
 from residents.choices import BuildingKind
 from residents.models import Building, Community, Enterprise, Household, Membership, Resident
 from stations.choices import (
+    ACTIVE_BOOKING_STATES,
     OPEN_STATES,
+    AttendanceStatus,
+    BookingKind,
+    BookingStatus,
     Channel,
+    EnrolmentStatus,
     EventKind,
     ExtensionStatus,
     RatingSource,
     Role,
     Satisfaction,
+    SpaceKind,
     StationLine,
     Status,
     WorkerType,
 )
 from stations.demo import DEMO_LOGINS, DEMO_PASSWORD, People, demo_counts
+from stations.demo.spaces import next_holiday
 from stations.demo.staff import demo_password_hash
 from stations.models import (
+    Attendance,
+    Booking,
+    BookingSeries,
+    ClosedDate,
+    Course,
+    Enrolment,
     Extension,
     Leave,
     Notification,
+    OpeningHours,
     Rating,
     RecurringErrand,
     RequestEvent,
     ServiceRequest,
     SocialWorker,
+    Space,
     Visit,
 )
 
@@ -103,6 +118,19 @@ def _snapshot() -> dict:
         "visits": list(Visit.objects.order_by("pk").values_list("pk", "visited_at")),
         "errands": list(RecurringErrand.objects.order_by("pk").values_list("pk", "next_due_on")),
         "leaves": list(Leave.objects.values_list("worker_id", "starts_on", "ends_on")),
+        "office areas": sorted(Community.objects.values_list("code", "office_area_m2")),
+        "spaces": list(Space.objects.order_by("pk").values_list("pk", "name", "area_m2", "feed_token")),
+        "opening hours": OpeningHours.objects.count(),
+        "closed dates": list(ClosedDate.objects.order_by("pk").values_list("space_id", "date")),
+        "courses": list(Course.objects.order_by("pk").values_list("pk", "title", "capacity")),
+        "bookings": list(
+            Booking.objects.order_by("pk").values_list(
+                "pk", "kind", "status", "starts_at", "resident_id", "created_at", "updated_at"
+            )
+        ),
+        "series": BookingSeries.objects.count(),
+        "enrolments": list(Enrolment.objects.order_by("pk").values_list("pk", "status", "created_at")),
+        "attendance": list(Attendance.objects.order_by("pk").values_list("pk", "status", "recorded_at")),
     }
 
 
@@ -113,6 +141,7 @@ def test_second_run_adds_and_changes_nothing():
     assert _snapshot() == first
     assert "households already loaded, skipped" in out.getvalue()
     assert "requests already loaded, desk skipped" in out.getvalue()
+    assert out.getvalue().count("spaces already loaded, skipped") == 2
 
 
 def test_registry_is_valid():
@@ -358,3 +387,121 @@ def test_people_are_reproducible_from_the_seed():
 
     assert families(7) == families(7)
     assert families(7) != families(8)
+
+
+def test_spaces_huamao_turned_its_office_into_activity_space():
+    huamao = Community.objects.get(code="HMZX")
+    assert huamao.office_area_m2 == 75
+    assert Community.objects.get(code="AHL").office_area_m2 == 60
+    spaces = {space.kind: space for space in Space.objects.filter(community=huamao)}
+    assert set(spaces) == {SpaceKind.DISCUSSION, SpaceKind.PUBLIC_WELFARE, SpaceKind.ACTIVITY_HALL}
+    assert sum(space.area_m2 for space in spaces.values()) == 435
+    assert spaces[SpaceKind.ACTIVITY_HALL].area_m2 == 240
+    for space in spaces.values():
+        assert space.description and space.open_to_residents and space.open_to_enterprise_staff
+    discussion = spaces[SpaceKind.DISCUSSION]
+    assert discussion.name == "议事空间" and discussion.requires_approval
+    assert set(discussion.opening_hours.values_list("weekday", flat=True)) == {0, 1, 2, 3, 4}
+    hall = spaces[SpaceKind.ACTIVITY_HALL]
+    assert set(hall.opening_hours.values_list("weekday", "opens", "closes")) == {
+        *((day, dt.time(8, 30), dt.time(21)) for day in range(5)),
+        *((day, dt.time(9), dt.time(17)) for day in (5, 6)),
+    }
+    for community in Community.objects.all():
+        assert Space.objects.filter(community=community).count() >= 2
+        assert Course.objects.filter(community=community).exists()
+    # Closed only on a public holiday ahead, if there is one in the next four weeks.
+    for closed in ClosedDate.objects.all():
+        assert closed.date > timezone.localdate() and closed.date.weekday() < 5
+
+
+def test_spaces_close_on_the_next_public_holiday():
+    assert next_holiday(dt.date(2026, 9, 20)) == dt.date(2026, 9, 25)  # 中秋节
+    assert next_holiday(dt.date(2026, 9, 26)) == dt.date(2026, 10, 1)  # 国庆节
+    assert next_holiday(dt.date(2026, 4, 1)) == dt.date(2026, 4, 6)  # 清明节 (Monday off)
+    assert next_holiday(dt.date(2026, 3, 2)) is None
+
+
+def test_courses_fill_up_and_people_come():
+    yoga = Course.objects.get(community__code="HMZX", title="瑜伽")
+    assert yoga.space.kind == SpaceKind.ACTIVITY_HALL and yoga.teacher == "林老师"
+    enrolled = yoga.enrolments.filter(status=EnrolmentStatus.ENROLLED)
+    assert enrolled.count() == yoga.capacity == 20
+    waiting = list(yoga.enrolments.filter(status=EnrolmentStatus.WAITLISTED).order_by("created_at", "pk"))
+    assert 3 <= len(waiting) <= 4
+    assert max(e.created_at for e in enrolled) < waiting[0].created_at
+    # Residents and employees of the enterprises (who live elsewhere) do yoga together.
+    assert enrolled.filter(resident__household__isnull=False).exists()
+    assert enrolled.filter(resident__household__isnull=True, resident__employer__isnull=False).exists()
+    assert Course.objects.filter(community__code="HMZX", title="民族舞").exists()
+    assert Course.objects.filter(community__code="AHL").exists()
+
+    now, today = timezone.now(), timezone.localdate()
+    sessions = Booking.objects.filter(kind=BookingKind.COURSE)
+    days = [timezone.localdate(at) for at in sessions.values_list("starts_at", flat=True)]
+    assert today - dt.timedelta(days=28) <= min(days) < today - dt.timedelta(days=21)
+    assert today + dt.timedelta(days=21) < max(days) <= today + dt.timedelta(days=28)
+    yoga_days = {timezone.localtime(at).weekday() for at in yoga.sessions.values_list("starts_at", flat=True)}
+    assert yoga_days == {1, 3}
+    # Attendance for past sessions only, of those enrolled; most come.
+    attendance = Attendance.objects.all()
+    assert not attendance.filter(session__ends_at__gt=now).exists()
+    assert not attendance.exclude(session__course__enrolments__resident=F("resident")).exists()
+    assert not attendance.filter(resident__enrolments__status=EnrolmentStatus.WAITLISTED).exists()
+    present = attendance.filter(status=AttendanceStatus.PRESENT).count() / attendance.count()
+    assert 0.75 <= present <= 0.95
+    past_yoga = yoga.sessions.filter(ends_at__lte=now).count()
+    assert yoga.sessions.get(pk=yoga.sessions.filter(ends_at__lte=now).first().pk).attendance.count() == 20
+    assert past_yoga >= 7
+
+
+def test_bookings_show_every_state_without_overlap():
+    now = timezone.now()
+    bookings = Booking.objects.filter(kind=BookingKind.BOOKING)
+    assert set(bookings.values_list("status", flat=True)) == set(BookingStatus.values) - {
+        BookingStatus.REJECTED
+    }
+    pending = bookings.filter(status=BookingStatus.PENDING)
+    assert not pending.exclude(space__requires_approval=True).exists()
+    assert not pending.filter(starts_at__lte=now).exists()
+    assert not bookings.filter(status=BookingStatus.CONFIRMED, ends_at__lte=now).exists()
+    assert not bookings.filter(
+        status__in=[BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW], starts_at__gt=now
+    ).exists()
+    assert not bookings.filter(status=BookingStatus.CHECKED_IN, checked_in_at__isnull=True).exists()
+    assert not bookings.filter(resident__isnull=True).exists()
+    assert not bookings.exclude(created_at__lte=F("starts_at")).exists()
+    assert (
+        bookings.filter(purpose="楼宇企业联席会").exists()
+        or bookings.filter(purpose__endswith="团建活动").exists()
+    )
+    assert bookings.filter(resident__user__username="resident").count() >= 2
+    # Residents with a login booked for themselves, the rest at the desk.
+    assert bookings.filter(booked_by=F("resident__user")).exists()
+    assert bookings.filter(booked_by__social_worker__isnull=False).exists()
+
+    series = BookingSeries.objects.get(space__community__code="HMZX")
+    assert series.bookings.count() >= 2
+    assert {timezone.localtime(b.starts_at).weekday() for b in series.bookings.all()} == {2}
+    blocks = Booking.objects.filter(kind=BookingKind.BLOCK)
+    assert blocks.count() >= 2 and not blocks.filter(purpose="").exists()
+
+    # Every booking, session and block holds its space inside opening hours, with no overlap.
+    hours = defaultdict(list)
+    for space_id, weekday, opens, closes in OpeningHours.objects.values_list(
+        "space_id", "weekday", "opens", "closes"
+    ):
+        hours[(space_id, weekday)].append((opens, closes))
+    closed = set(ClosedDate.objects.values_list("space_id", "date"))
+    held = defaultdict(list)
+    for booking in Booking.objects.filter(status__in=ACTIVE_BOOKING_STATES).order_by("starts_at"):
+        start, end = timezone.localtime(booking.starts_at), timezone.localtime(booking.ends_at)
+        assert start.date() == end.date() and (booking.space_id, start.date()) not in closed
+        assert any(
+            opens <= start.time() and end.time() <= closes
+            for opens, closes in hours[(booking.space_id, start.weekday())]
+        ), booking
+        held[booking.space_id].append((booking.starts_at, booking.ends_at))
+    for slots in held.values():
+        for (_start, end), (next_start, _end) in zip(slots, slots[1:], strict=False):
+            assert end <= next_start

@@ -1,0 +1,1 @@
+"""`make bench`: the production configuration under a fixed, bounded load (see bench/run.py)."""

@@ -1,0 +1,668 @@
+"""`make bench SIZE=small|district`: OneDesk in its production configuration under a fixed, bounded load.
+
+1. Makes (or reuses) a PostgreSQL database with a generated district of the chosen size.
+2. Collects static files into a temporary STATIC_ROOT and starts gunicorn (2 sync workers, DEBUG off,
+   persistent database connections) on 127.0.0.1.
+3. Counts the SQL queries of each page once, with Django's test client in this process.
+4. Logs in as a generated committee head, a social worker and subdistrict staff, warms up, then drives
+   the page mix below from a few threads for a fixed time (loopback only, bounded in time and count).
+5. Runs the baseline — a bare view rendering a template of each page's size, in the same server — and
+   reports every page as a ratio to it.
+6. Writes bench/results/<size>.json and bench/results/<size>.md, and stops gunicorn.
+
+The load generator is plain Python (threads, http.client, time.perf_counter): it shares the two cores with
+the server, which the report says; its own cost per request is a fraction of a millisecond."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+RESULTS = ROOT / "bench" / "results"
+HOST = "127.0.0.1"
+
+SIZES = {
+    "small": {"communities": 10, "residents": 40_000, "requests": 100_000},
+    "district": {"communities": 50, "residents": 200_000, "requests": 1_000_000},
+}
+# Page: (weight in the mix, p95 target in ms, who asks).
+PAGES = {
+    "intake POST": (8, 50, "worker"),
+    "my queue": (14, 30, "worker"),
+    "request list (filtered)": (14, 30, "head"),
+    "request detail": (22, 30, "head"),
+    "resident search": (14, 30, "worker"),
+    "dashboard": (6, 100, "head"),
+    "subdistrict view": (3, 150, "staff"),
+    "space week": (12, 30, "head"),
+    "booking POST": (7, 50, "head"),
+}
+MAX_REQUESTS = 200_000  # a hard bound on the mixed phase, whatever the duration
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --- The environment ----------------------------------------------------------------------------------
+
+
+def database_url(size: str) -> str:
+    return (
+        os.environ.get("BENCH_DATABASE_URL")
+        or f"postgres://onedesk:onedesk@127.0.0.1:5432/onedesk_bench_{size}"
+    )
+
+
+def ensure_database(url: str) -> None:
+    from urllib.parse import urlparse
+
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            log(f"creating database {name}")
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def server_env(url: str, static_root: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-" + "x" * 50,
+            "ALLOWED_HOSTS": HOST,
+            "DATABASE_URL": url,
+            "STATIC_ROOT": static_root,
+            "CONN_MAX_AGE": "60",
+            "LOG_LEVEL": "ERROR",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+# --- What to ask for ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Fixture:
+    """Ids and texts of the generated data the pages are asked about (community G001)."""
+
+    password: str
+    community: int
+    request_pks: list[int]
+    categories: list[int]
+    buildings: list[int]
+    residents: list[int]
+    searches: list[str]
+    spaces: list[int]
+    list_queries: list[str]
+    booking_days: list[str]
+    usernames: dict[str, str] = field(default_factory=dict)
+
+
+def load_fixture(rng: random.Random) -> Fixture:
+    from residents.models import Building, Community, Resident
+    from stations.generate import PASSWORD
+    from stations.models import Category, ServiceRequest, Space
+
+    community = Community.objects.get(code="G001")
+    request_pks = list(ServiceRequest.objects.filter(community=community).values_list("pk", flat=True))
+    residents = list(
+        Resident.objects.filter(community=community).values_list("pk", "name", "name_pinyin", "phone")
+    )
+    picked = rng.sample(residents, min(300, len(residents)))
+    searches = []
+    for _pk, name, pinyin, phone in picked:
+        searches.append(rng.choice([name[:2], pinyin[: rng.randint(3, 6)], phone[-4:] if phone else name]))
+    categories = list(
+        Category.objects.filter(community=community, parent__isnull=False).values_list("pk", flat=True)
+    )
+    buildings = list(Building.objects.filter(community=community).values_list("pk", flat=True))
+    list_queries = [
+        "status=accepted&status=in_progress",
+        "overdue=true",
+        "channel=hotline&status=closed",
+        *(f"category={pk}" for pk in categories[:6]),
+        *(f"building={pk}&status=closed" for pk in buildings[:4]),
+    ]
+    today = dt.date.today()
+    return Fixture(
+        password=PASSWORD,
+        community=community.pk,
+        request_pks=rng.sample(request_pks, min(500, len(request_pks))),
+        categories=categories,
+        buildings=buildings,
+        residents=[pk for pk, *_rest in picked],
+        searches=searches,
+        spaces=list(Space.objects.filter(community=community).values_list("pk", flat=True)),
+        list_queries=list_queries,
+        booking_days=[(today + dt.timedelta(days=d)).isoformat() for d in range(1, 13)],
+        usernames={"worker": "g001_sg01", "head": "g001_head", "staff": "gs01_staff"},
+    )
+
+
+def make_call(page: str, fx: Fixture, rng: random.Random) -> tuple[str, str, dict | None]:
+    """(method, path, form data) of one call of a page."""
+    if page == "intake POST":
+        return (
+            "POST",
+            "/requests/new/",
+            {
+                "submission_key": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "requester": rng.choice(fx.residents),
+                "category": rng.choice(fx.categories),
+                "title": "压测：楼道灯不亮",
+                "description": "基准测试生成的诉求",
+                "channel": "walk_in",
+                "urgency": "normal",
+                "contact_name": "",
+                "contact_phone": "",
+                "requester_enterprise": "",
+                "building": "",
+            },
+        )
+    if page == "my queue":
+        return "GET", "/requests/queue/", None
+    if page == "request list (filtered)":
+        return "GET", "/requests/?" + rng.choice(fx.list_queries), None
+    if page == "request detail":
+        return "GET", f"/requests/{rng.choice(fx.request_pks)}/", None
+    if page == "resident search":
+        return "GET", "/residents/?" + urlencode({"q": rng.choice(fx.searches)}), None
+    if page == "dashboard":
+        return "GET", "/dashboard/", None
+    if page == "subdistrict view":
+        return "GET", "/dashboard/subdistrict/", None
+    if page == "space week":
+        return "GET", f"/spaces/{rng.choice(fx.spaces)}/", None
+    if page == "booking POST":
+        day = rng.choice(fx.booking_days)
+        hour = rng.randint(9, 15)
+        minute = rng.choice((0, 30))
+        return (
+            "POST",
+            f"/spaces/{rng.choice(fx.spaces)}/book/",
+            {
+                "submission_key": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "starts_at": f"{day}T{hour:02d}:{minute:02d}",
+                "ends_at": f"{day}T{hour + 1:02d}:{minute:02d}",
+                "resident": rng.choice(fx.residents),
+                "purpose": "压测预约",
+                "attendees": 4,
+            },
+        )
+    raise ValueError(page)
+
+
+# --- Queries per page (Django test client, this process) -------------------------------------------------
+
+
+def count_queries(fx: Fixture, rng: random.Random) -> dict[str, int]:
+    from django.contrib.auth.models import User
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    users = {role: User.objects.get(username=name) for role, name in fx.usernames.items()}
+    for page, (_weight, _target, role) in PAGES.items():
+        client = Client(HTTP_HOST=HOST)
+        client.force_login(users[role])
+        method, path, data = make_call(page, fx, rng)
+        runs = []
+        for _ in range(2):  # the first warms caches (content types, permissions of the process)
+            method, path, data = make_call(page, fx, rng)
+            with transaction.atomic():
+                with CaptureQueriesContext(connection) as queries:
+                    response = client.get(path) if method == "GET" else client.post(path, data)
+                transaction.set_rollback(True)  # leave the data set as it was
+            runs.append(len(queries))
+        counts[page] = runs[-1]
+        if response.status_code >= 400 and not (page == "booking POST" and response.status_code == 409):
+            log(f"  {page}: HTTP {response.status_code} from the test client")
+    return counts
+
+
+# --- The load generator ------------------------------------------------------------------------------------
+
+
+class Session:
+    """One logged-in user's cookies, shared by the threads (requests of one session may run in parallel)."""
+
+    def __init__(self, port: int, username: str, password: str) -> None:
+        self.port = port
+        status, headers, body = request(port, "GET", "/accounts/login/", {})
+        cookies = parse_cookies(headers)
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+        if status != 200 or token is None:
+            raise RuntimeError(f"login page: {status}")
+        form = {"username": username, "password": password, "csrfmiddlewaretoken": token.group(1).decode()}
+        status, headers, _body = request(port, "POST", "/accounts/login/", self._headers(cookies), form)
+        cookies.update(parse_cookies(headers))
+        if status != 302 or "sessionid" not in cookies:
+            raise RuntimeError(f"login as {username} failed: {status}")
+        self.cookies = cookies
+
+    @staticmethod
+    def _headers(cookies: dict[str, str]) -> dict[str, str]:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+        if "csrftoken" in cookies:
+            headers["X-CSRFToken"] = cookies["csrftoken"]
+        return headers
+
+    def call(self, method: str, path: str, data: dict | None) -> tuple[int, int, float]:
+        started = time.perf_counter()
+        status, _headers, body = request(self.port, method, path, self._headers(self.cookies), data)
+        return status, len(body), time.perf_counter() - started
+
+
+def parse_cookies(headers: list[tuple[str, str]]) -> dict[str, str]:
+    cookies = {}
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            pair = value.split(";", 1)[0]
+            key, _sep, val = pair.partition("=")
+            cookies[key.strip()] = val.strip()
+    return cookies
+
+
+def request(port: int, method: str, path: str, headers: dict[str, str], data: dict | None = None):
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        body = None
+        headers = dict(headers)
+        if data is not None:
+            body = urlencode(data).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        payload = response.read()
+        return response.status, response.getheaders(), payload
+    finally:
+        conn.close()
+
+
+@dataclass
+class Sample:
+    page: str
+    status: int
+    size: int
+    seconds: float
+
+
+def drive(
+    sessions: dict[str, Session],
+    fx: Fixture,
+    *,
+    seconds: float,
+    threads: int,
+    seed: int,
+    max_requests: int,
+    only: str | None = None,
+) -> tuple[list[Sample], float]:
+    """The mix (or one page) from `threads` threads for `seconds` (at most `max_requests` in all)."""
+    names = [only] if only else list(PAGES)
+    weights = [PAGES[p][0] for p in names]
+    samples: list[Sample] = []
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+    budget = [max_requests]
+
+    def worker(index: int) -> None:
+        rng = random.Random(f"{seed}:{index}")
+        local = []
+        while time.perf_counter() < stop_at:
+            with lock:
+                if budget[0] <= 0:
+                    break
+                budget[0] -= 1
+            page = rng.choices(names, weights)[0]
+            method, path, data = make_call(page, fx, rng)
+            try:
+                status, size, took = sessions[PAGES[page][2]].call(method, path, data)
+            except (OSError, http.client.HTTPException):
+                status, size, took = 599, 0, 0.0
+            local.append(Sample(page, status, size, took))
+        with lock:
+            samples.extend(local)
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return samples, time.perf_counter() - started
+
+
+def drive_baseline(session: Session, size: int, *, count: int, threads: int) -> list[float]:
+    took: list[float] = []
+    lock = threading.Lock()
+    left = [count]
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if left[0] <= 0:
+                    return
+                left[0] -= 1
+            status, _size, seconds = session.call("GET", f"/bench/baseline/?bytes={size}", None)
+            if status == 200:
+                with lock:
+                    took.append(seconds)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return took
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+# --- Expected outcomes ---------------------------------------------------------------------------------------
+
+
+def outcome(page: str, status: int) -> str:
+    """ "ok", "taken" (a booking slot already held: the 409 the page is built to answer) or "error"."""
+    if page in ("intake POST", "booking POST"):
+        if status == 302:
+            return "ok"
+        if page == "booking POST" and status in (200, 409):
+            return "taken"  # the slot was held, or the person's weekly quota full: the form re-shows
+        return "error"
+    return "ok" if status == 200 else "error"
+
+
+# --- Machine and report -----------------------------------------------------------------------------------
+
+
+def machine(url: str) -> dict[str, str]:
+    import psycopg
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    with psycopg.connect(url) as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0]
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "postgresql": version,
+        "os": platform.platform(),
+    }
+
+
+def report(result: dict) -> str:
+    lines = [
+        f"# OneDesk benchmark: {result['size']} ({result['data']['requests']:,} requests, "
+        f"{result['data']['communities']} communities, {result['data']['residents']:,} residents)",
+        "",
+        f"Measured {result['date']} on {result['machine']['cores']} cores ({result['machine']['cpu']}), "
+        f"PostgreSQL {result['machine']['postgresql']}, Python {result['machine']['python']}; gunicorn with "
+        f"{result['workers']} sync workers, DEBUG off, the load generator ({result['threads']} threads) on the same "
+        f"machine. Mixed load for {result['seconds']:.0f} s after a {result['warmup']:.0f} s warm-up.",
+        "",
+        "| page | n | p50 ms | p95 ms | p99 ms | target p95 | req/s | errors | SQL queries | bytes | alone p50 / p95 ms | baseline p50 ms | × baseline |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for page, row in result["pages"].items():
+        verdict = "✅" if row["p95_ms"] <= row["target_p95_ms"] else "❌"
+        extra = f" ({row['taken']} taken)" if row.get("taken") else ""
+        lines.append(
+            f"| {page} | {row['n']} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | "
+            f"{row['target_p95_ms']} {verdict} | {row['rps']:.1f} | {row['errors']}{extra} | {row['queries']} | "
+            f"{row['bytes']:,} | {row['solo_p50_ms']:.1f} / {row['solo_p95_ms']:.1f} | "
+            f"{row['baseline_p50_ms']:.1f} | {row['ratio_p50']:.1f} |"
+        )
+    total = result["total"]
+    verdict = "✅" if total["rps"] >= 250 and total["errors"] == 0 else "❌"
+    lines += [
+        "",
+        f"**All pages: {total['n']:,} in {result['seconds']:.1f} s = {total['rps']:.0f} pages/s "
+        f"(target ≥ 250 {verdict}), {total['errors']} errors.**",
+        "",
+        "p50/p95/p99, req/s and errors: under the mixed load (queueing behind slower pages included). "
+        "Alone: the same page, one request at a time, after the mix (its service time). "
+        "× baseline: the page's mixed-load p50 divided by the p50 of a bare Django view rendering a template of the "
+        "same size through the same middleware and server (bench/views.py). Queries per page: counted once "
+        'with Django\'s test client (bench/run.py, `count_queries`). "taken": booking attempts whose slot was '
+        "already held (409) — the expected answer, not an error.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --- Main -------------------------------------------------------------------------------------------------------
+
+
+def wait_for(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("gunicorn exited")
+        try:
+            # Only our server has the baseline page: a server of somebody else on the port cannot pass.
+            status, _h, _b = request(port, "GET", "/bench/baseline/?bytes=100", {})
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("gunicorn did not answer")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="small")
+    parser.add_argument("--seconds", type=float, default=30.0, help="Length of the mixed phase (default 30).")
+    parser.add_argument("--warmup", type=float, default=8.0)
+    parser.add_argument("--threads", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=0, help="Default: a free port.")
+    parser.add_argument("--baseline-count", type=int, default=300, help="Baseline calls per page size.")
+    parser.add_argument("--solo-seconds", type=float, default=5.0, help="Per page, alone (at most 40 calls).")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if not 1 <= args.threads <= 64 or args.seconds > 600:
+        parser.error("at most 64 threads and 600 seconds")
+
+    url = database_url(args.size)
+    ensure_database(url)
+    static_root = tempfile.mkdtemp(prefix="onedesk-static-")
+    env = server_env(url, static_root)
+    sizes = SIZES[args.size]
+    manage(env, "migrate", "--noinput", "-v", "0")
+    log(f"data set {args.size}: {sizes}")
+    manage(
+        env,
+        "generate_district",
+        "--if-missing",
+        "--seed",
+        str(args.seed),
+        *(f"--{k}={v}" for k, v in sizes.items()),
+    )
+    manage(env, "collectstatic", "--noinput", "-v", "0")
+
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    rng = random.Random(args.seed)
+    fx = load_fixture(rng)
+    log("counting queries per page")
+    queries = count_queries(fx, rng)
+    from django.db import connection
+
+    connection.close()
+
+    if not args.port:
+        with socket.socket() as probe:
+            probe.bind((HOST, 0))
+            args.port = probe.getsockname()[1]
+    log(f"starting gunicorn ({args.workers} workers) on {HOST}:{args.port}")
+    server = subprocess.Popen(
+        [GUNICORN, "community.wsgi:application", "--workers", str(args.workers), "--bind", f"{HOST}:{args.port}",
+         "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    try:
+        wait_for(args.port, server)
+        sessions = {role: Session(args.port, name, fx.password) for role, name in fx.usernames.items()}
+        log(f"warming up for {args.warmup:.0f} s")
+        warm, _warm_seconds = drive(
+            sessions,
+            fx,
+            seconds=args.warmup,
+            threads=args.threads,
+            seed=args.seed + 1000,
+            max_requests=MAX_REQUESTS,
+        )
+        log(f"mixed load for {args.seconds:.0f} s from {args.threads} threads")
+        samples, seconds = drive(
+            sessions,
+            fx,
+            seconds=args.seconds,
+            threads=args.threads,
+            seed=args.seed,
+            max_requests=MAX_REQUESTS,
+        )
+        by_page: dict[str, list[Sample]] = {p: [] for p in PAGES}
+        for s in samples:
+            by_page[s.page].append(s)
+        sizes_seen = {
+            p: int(
+                statistics.median([s.size for s in rows if s.status == 200] or [s.size for s in rows] or [0])
+            )
+            for p, rows in by_page.items()
+        }
+        log("each page alone, one at a time (service time without queueing)")
+        solo = {}
+        for page in PAGES:
+            rows, _took = drive(
+                sessions,
+                fx,
+                seconds=args.solo_seconds,
+                threads=1,
+                seed=args.seed + 7,
+                max_requests=40,
+                only=page,
+            )
+            solo[page] = [s.seconds * 1000 for s in rows if outcome(page, s.status) != "error"]
+        log("baseline at each page's size")
+        baselines = {}
+        for page, size in sizes_seen.items():
+            took = drive_baseline(
+                sessions["head"], max(size, 1000), count=args.baseline_count, threads=args.threads
+            )
+            baselines[page] = took
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    pages = {}
+    for page, rows in by_page.items():
+        times = [s.seconds * 1000 for s in rows if outcome(page, s.status) != "error"]
+        errors = sum(outcome(page, s.status) == "error" for s in rows)
+        taken = sum(outcome(page, s.status) == "taken" for s in rows)
+        base = [t * 1000 for t in baselines[page]]
+        p50 = percentile(times, 0.50)
+        base_p50 = percentile(base, 0.50)
+        pages[page] = {
+            "n": len(rows),
+            "p50_ms": round(p50, 2),
+            "p95_ms": round(percentile(times, 0.95), 2),
+            "p99_ms": round(percentile(times, 0.99), 2),
+            "target_p95_ms": PAGES[page][1],
+            "rps": round(len(rows) / seconds, 2),
+            "errors": errors,
+            "taken": taken,
+            "statuses": dict(
+                sorted({str(s.status): sum(1 for r in rows if r.status == s.status) for s in rows}.items())
+            ),
+            "queries": queries[page],
+            "bytes": sizes_seen[page],
+            "solo_n": len(solo[page]),
+            "solo_p50_ms": round(percentile(solo[page], 0.50), 2),
+            "solo_p95_ms": round(percentile(solo[page], 0.95), 2),
+            "baseline_p50_ms": round(base_p50, 2),
+            "baseline_p95_ms": round(percentile(base, 0.95), 2),
+            "ratio_p50": round(p50 / base_p50, 2) if base_p50 else None,
+        }
+    result = {
+        "size": args.size,
+        "data": sizes,
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine(url),
+        "workers": args.workers,
+        "threads": args.threads,
+        "seconds": round(seconds, 2),
+        "warmup": args.warmup,
+        "warmup_requests": len(warm),
+        "pages": pages,
+        "total": {
+            "n": len(samples),
+            "rps": round(len(samples) / seconds, 1),
+            "errors": sum(p["errors"] for p in pages.values()),
+        },
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.size}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    markdown = report(result)
+    (RESULTS / f"{args.size}.md").write_text(markdown)
+    print(markdown)
+    log(f"wrote {RESULTS / (args.size + '.json')} and {args.size}.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
