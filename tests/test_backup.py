@@ -123,7 +123,7 @@ def test_backup_restores_identically_into_a_scratch_database(tmp_path, scratch_d
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_restore_refuses_the_live_database_without_force(tmp_path):
+def test_restore_refuses_the_live_database_without_force(tmp_path, english):
     source = connection.settings_dict
     dump = tmp_path / "x.dump"
     dump.write_bytes(b"PGDMP")

@@ -426,11 +426,12 @@ def _production_env(**extra) -> dict:
     return env
 
 
-def test_check_deploy_is_clean_with_production_settings():
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    # Its own database file: a fresh clone has no var/ directory for the default SQLite file.
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=BASE_DIR,
-        env=_production_env(),
+        env=_production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}"),
         capture_output=True,
         text=True,
         timeout=120,
