@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import random
-import re
 import signal
 import socket
 import statistics
@@ -36,11 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
+from load import HOST, Sample, Session, drive_baseline, outcome, percentile, request  # bench/ is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 RESULTS = ROOT / "bench" / "results"
-HOST = "127.0.0.1"
 
 SIZES = {
     "small": {"communities": 10, "residents": 40_000, "requests": 100_000},
@@ -257,70 +257,6 @@ def count_queries(fx: Fixture, rng: random.Random) -> dict[str, int]:
 # --- The load generator ------------------------------------------------------------------------------------
 
 
-class Session:
-    """One logged-in user's cookies, shared by the threads (requests of one session may run in parallel)."""
-
-    def __init__(self, port: int, username: str, password: str) -> None:
-        self.port = port
-        status, headers, body = request(port, "GET", "/accounts/login/", {})
-        cookies = parse_cookies(headers)
-        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
-        if status != 200 or token is None:
-            raise RuntimeError(f"login page: {status}")
-        form = {"username": username, "password": password, "csrfmiddlewaretoken": token.group(1).decode()}
-        status, headers, _body = request(port, "POST", "/accounts/login/", self._headers(cookies), form)
-        cookies.update(parse_cookies(headers))
-        if status != 302 or "sessionid" not in cookies:
-            raise RuntimeError(f"login as {username} failed: {status}")
-        self.cookies = cookies
-
-    @staticmethod
-    def _headers(cookies: dict[str, str]) -> dict[str, str]:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
-        if "csrftoken" in cookies:
-            headers["X-CSRFToken"] = cookies["csrftoken"]
-        return headers
-
-    def call(self, method: str, path: str, data: dict | None) -> tuple[int, int, float]:
-        started = time.perf_counter()
-        status, _headers, body = request(self.port, method, path, self._headers(self.cookies), data)
-        return status, len(body), time.perf_counter() - started
-
-
-def parse_cookies(headers: list[tuple[str, str]]) -> dict[str, str]:
-    cookies = {}
-    for name, value in headers:
-        if name.lower() == "set-cookie":
-            pair = value.split(";", 1)[0]
-            key, _sep, val = pair.partition("=")
-            cookies[key.strip()] = val.strip()
-    return cookies
-
-
-def request(port: int, method: str, path: str, headers: dict[str, str], data: dict | None = None):
-    conn = http.client.HTTPConnection(HOST, port, timeout=30)
-    try:
-        body = None
-        headers = dict(headers)
-        if data is not None:
-            body = urlencode(data).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        payload = response.read()
-        return response.status, response.getheaders(), payload
-    finally:
-        conn.close()
-
-
-@dataclass
-class Sample:
-    page: str
-    status: int
-    size: int
-    seconds: float
-
-
 def drive(
     sessions: dict[str, Session],
     fx: Fixture,
@@ -364,55 +300,6 @@ def drive(
     for t in pool:
         t.join()
     return samples, time.perf_counter() - started
-
-
-def drive_baseline(session: Session, size: int, *, count: int, threads: int) -> list[float]:
-    took: list[float] = []
-    lock = threading.Lock()
-    left = [count]
-
-    def worker() -> None:
-        while True:
-            with lock:
-                if left[0] <= 0:
-                    return
-                left[0] -= 1
-            status, _size, seconds = session.call("GET", f"/bench/baseline/?bytes={size}", None)
-            if status == 200:
-                with lock:
-                    took.append(seconds)
-
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    return took
-
-
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
-
-
-# --- Expected outcomes ---------------------------------------------------------------------------------------
-
-
-def outcome(page: str, status: int) -> str:
-    """ "ok", "taken" (a booking slot already held: the 409 the page is built to answer) or "error"."""
-    if page in ("intake POST", "booking POST"):
-        if status == 302:
-            return "ok"
-        if page == "booking POST" and status in (200, 409):
-            return "taken"  # the slot was held, or the person's weekly quota full: the form re-shows
-        return "error"
-    return "ok" if status == 200 else "error"
-
-
-# --- Machine and report -----------------------------------------------------------------------------------
 
 
 def machine(url: str) -> dict[str, str]:

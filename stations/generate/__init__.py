@@ -18,7 +18,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from residents.models import Household, Resident
-from stations.generate.desk import Calendar, CommunityDesk, build_categories
+from stations.generate.desk import CommunityDesk
+from stations.generate.desk_rules import Calendar, build_categories
 from stations.generate.guard import Census, flush_generated, foreign_data, generated_census
 from stations.generate.registry import build_places, build_registry
 from stations.generate.sink import Progress, Sink, TableStats
