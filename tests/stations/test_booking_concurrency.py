@@ -9,7 +9,6 @@ its own connection at the end; the transactional test database is flushed after 
 import datetime as dt
 import html
 import re
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,7 +18,6 @@ from http.cookies import SimpleCookie
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -28,43 +26,11 @@ from stations.choices import BookingStatus, EnrolmentStatus, Role
 from stations.models import Booking, Course, Enrolment, OpeningHours, Space
 from stations.services import spaces as services
 from tests import factories
+from tests.concurrency import TIMEOUT, _errors, _ok, run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-TIMEOUT = 60  # seconds; a deadlock or lost wake-up fails the test instead of hanging the suite
 TAKEN = "This time was just taken. Please pick another time."
-
-
-def run_together(count: int, action) -> list[tuple[str, object]]:
-    """Start `count` threads at the same moment (a barrier); each runs action(i). Returns
-    ("ok", result) or ("error", exception) per thread, in thread order."""
-    barrier = threading.Barrier(count, timeout=TIMEOUT)
-    results: list[tuple[str, object] | None] = [None] * count
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = ("ok", action(i))
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
-            results[i] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return results
-
-
-def _ok(results):
-    return [value for kind, value in results if kind == "ok"]
-
-
-def _errors(results):
-    return [value for kind, value in results if kind == "error"]
 
 
 def at(days: int, hour: int, minute: int = 0) -> dt.datetime:

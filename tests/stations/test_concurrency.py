@@ -5,12 +5,10 @@ Skipped on SQLite (which serialises every writer anyway). Each thread has its ow
 closes it at the end; the transactional test database is flushed after each test."""
 
 import datetime as dt
-import threading
 import uuid
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from stations.choices import EventKind, ExtensionStatus, RatingSource, Satisfaction, Status, WorkerType
@@ -24,42 +22,9 @@ from stations.services.requests import (
     service_request_transition,
 )
 from tests import factories
+from tests.concurrency import _errors, _ok, run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-TIMEOUT = 30  # seconds; a deadlock or lost wake-up fails the test instead of hanging the suite
-
-
-def run_together(count: int, action) -> list[tuple[str, object]]:
-    """Start `count` threads at the same moment; each runs action(i). Returns ("ok", result) or
-    ("error", exception) per thread, in thread order."""
-    barrier = threading.Barrier(count, timeout=TIMEOUT)
-    results: list[tuple[str, object] | None] = [None] * count
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = ("ok", action(i))
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
-            results[i] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return results
-
-
-def _ok(results):
-    return [value for kind, value in results if kind == "ok"]
-
-
-def _errors(results):
-    return [value for kind, value in results if kind == "error"]
 
 
 @pytest.fixture
