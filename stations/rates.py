@@ -138,17 +138,24 @@ def _answers_before(cutoff: dt.datetime):
     return Rating.objects.filter(request=OuterRef("pk"), at__lt=cutoff).order_by("-at", "-pk")
 
 
+def _answered_later(cutoff: dt.datetime) -> Q:
+    # "rated_at IS NOT NULL" first: for an unanswered row `rated_at >= cutoff` is NULL, not FALSE, and
+    # SQL would still run the history subquery for it (for every unanswered request of the period).
+    # NOT NULL is FALSE there, so the AND stops before the subquery; the set is the same.
+    return Q(rated_at__isnull=False) & Q(rated_at__gte=cutoff)
+
+
 def _answered(cutoff: dt.datetime) -> Q:
     # The row's own answer when it came before the cut-off (the usual case, no subquery needed);
-    # otherwise whether the history holds an earlier one.
-    return Q(rated_at__lt=cutoff) | (Q(rated_at__gte=cutoff) & Q(Exists(_answers_before(cutoff))))
+    # otherwise (answered again after the cut-off) whether the history holds an earlier one.
+    return Q(rated_at__lt=cutoff) | (_answered_later(cutoff) & Q(Exists(_answers_before(cutoff))))
 
 
 def _answer_in(cutoff: dt.datetime, field: str, values: tuple) -> Q:
     """The latest answer before the cut-off has `field` in `values`."""
     latest = Subquery(_answers_before(cutoff).values(field)[:1])
     lookup = Exact(latest, values[0]) if len(values) == 1 else In(latest, list(values))
-    return Q(rated_at__lt=cutoff, **{f"{field}__in": list(values)}) | (Q(rated_at__gte=cutoff) & Q(lookup))
+    return Q(rated_at__lt=cutoff, **{f"{field}__in": list(values)}) | (_answered_later(cutoff) & Q(lookup))
 
 
 def resolution(period: Period, now: dt.datetime) -> tuple[Q, Q]:

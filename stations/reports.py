@@ -17,6 +17,7 @@ import io
 from dataclasses import dataclass, field
 
 from django.utils import formats, timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -264,9 +265,18 @@ def _head(report: Report) -> list[list]:
     ]
 
 
+# A text cell starting with one of these is a formula to Excel, LibreOffice and openpyxl (CSV/formula
+# injection: a category or building named "=HYPERLINK(...)" would run when the report is opened).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value):
     if isinstance(value, float):
         return round(value, 1)
+    if isinstance(value, str | Promise):
+        value = str(value)
+        if value.startswith(FORMULA_STARTS):
+            return "'" + value  # shown as text, never evaluated
     return value
 
 
@@ -281,10 +291,10 @@ def to_xlsx(report: Report) -> bytes:
         offset = 0
         if index == 0:
             for line in _head(report):
-                ws.append(line)
+                ws.append([_cell(value) for value in line])
             ws.append([])
             offset = len(_head(report)) + 1
-        ws.append(sheet.headers)
+        ws.append([_cell(value) for value in sheet.headers])
         for cell in ws[offset + 1]:
             cell.font = bold
         for row in sheet.rows:
@@ -302,11 +312,11 @@ def to_csv(report: Report) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for line in _head(report):
-        writer.writerow(line)
+        writer.writerow([_cell(value) for value in line])
     for sheet in report.sheets:
         writer.writerow([])
-        writer.writerow([sheet.title])
-        writer.writerow(sheet.headers)
+        writer.writerow([_cell(sheet.title)])
+        writer.writerow([_cell(value) for value in sheet.headers])
         for row in sheet.rows:
             writer.writerow(["" if value is None else _cell(value) for value in row])
     return "\ufeff" + buffer.getvalue()

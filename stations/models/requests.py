@@ -251,6 +251,28 @@ class ServiceRequest(models.Model):
             ),
             # Proactive list: recurring category per building in the last 30 days.
             models.Index(fields=["building", "category", "received_at"], name="sr_building_cat_idx"),
+            # The dashboards' period aggregates (stations.selectors.dashboard: period_counts,
+            # grouped_figures, weekly_trend): a community's requests in a received_at range, with every
+            # column the three rates read (and the pk they count), so the month is an index-only range
+            # scan instead of every row of the community through the plain community index.
+            models.Index(
+                fields=[
+                    "community",
+                    "received_at",
+                    "status",
+                    "closed_at",
+                    "channel",
+                    "line",
+                    "category",
+                    "accepted_at",
+                    "response_due_at",
+                    "rated_at",
+                    "solved",
+                    "satisfaction",
+                    "id",
+                ],
+                name="sr_comm_period_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -317,6 +339,13 @@ class RequestEvent(models.Model):
         indexes = [
             # The dashboard's "resolved per week": status events into resolved by time.
             models.Index(fields=["kind", "new_status", "at"], name="reqevent_kind_status_at_idx"),
+            # The same, partial and with the request: weekly_trend's resolved per week and
+            # resolution_times read only (at, request) of resolutions, as an index-only scan.
+            models.Index(
+                fields=["at", "request"],
+                name="reqevent_resolved_at_idx",
+                condition=Q(kind=EventKind.STATUS, new_status=Status.RESOLVED),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -440,6 +469,11 @@ class Rating(models.Model):
         constraints = [
             _in("satisfaction", Satisfaction.values, "rating_satisfaction_valid"),
             _in("source", RatingSource.values, "rating_source_valid"),
+        ]
+        indexes = [
+            # The dashboard's latest comments: answers with a comment, newest first (latest_comments
+            # walks it backwards and stops after a few of the community's).
+            models.Index(fields=["-at", "-id"], name="rating_comment_at_idx", condition=~Q(comment="")),
         ]
 
     def __str__(self) -> str:

@@ -165,7 +165,7 @@ def _requests_of(communities) -> QuerySet[ServiceRequest]:
 
 
 def _in_periods(queryset: QuerySet[ServiceRequest], *periods: Period) -> QuerySet[ServiceRequest]:
-    # Uses sr_comm_received_idx (community, -received_at).
+    # An index-only range scan of sr_comm_period_idx (community, received_at, the columns the rates read).
     return queryset.filter(
         received_at__gte=min(p.start for p in periods), received_at__lt=max(p.end for p in periods)
     )
