@@ -22,13 +22,12 @@ import base64
 import datetime as dt
 import random
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from community.lib.workdays import is_workday
 from residents.models import Community, Resident
 from stations.choices import (
     ACTIVE_BOOKING_STATES,
@@ -41,6 +40,7 @@ from stations.choices import (
 from stations.demo.base import Log, silent
 from stations.demo.people import age_of
 from stations.demo.registry import Places
+from stations.demo.space_calendar import Calendar, next_holiday
 from stations.demo.spaces_catalogue import (
     BLOCKS,
     COURSES,
@@ -81,46 +81,6 @@ def build_spaces(rng: random.Random, *, places: Places, log: Log = silent) -> No
             log(f"{community.name}: spaces already loaded, skipped.")
             continue
         Loader(streams[community.code], community=community, now=now, log=log).run()
-
-
-def next_holiday(today: dt.date) -> dt.date | None:
-    """The next weekday off (a public holiday) within the sessions' horizon, if any."""
-    for offset in range(1, SESSIONS_AHEAD + 1):
-        day = today + dt.timedelta(days=offset)
-        if day.weekday() < 5 and not is_workday(day):
-            return day
-    return None
-
-
-class Calendar:
-    """What the database will hold, kept in memory: opening hours, closed dates, the time each space
-    is taken and each person's booked minutes per space and week (the service's quota)."""
-
-    def __init__(self) -> None:
-        self.hours: dict[int, dict[int, list[tuple[dt.time, dt.time]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
-        self.closed: dict[int, set[dt.date]] = defaultdict(set)
-        self.taken: dict[int, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
-        self.minutes: Counter = Counter()
-
-    def fits(self, space: Space, starts_at: dt.datetime, ends_at: dt.datetime) -> bool:
-        start, end = timezone.localtime(starts_at), timezone.localtime(ends_at)
-        if start.date() != end.date() or start.date() in self.closed[space.pk]:
-            return False
-        if not any(o <= start.time() and end.time() <= c for o, c in self.hours[space.pk][start.weekday()]):
-            return False
-        return all(not (s < ends_at and starts_at < e) for s, e in self.taken[space.pk])
-
-    def take(self, space: Space, starts_at: dt.datetime, ends_at: dt.datetime) -> None:
-        self.taken[space.pk].append((starts_at, ends_at))
-
-    def quota_allows(self, space: Space, resident: Resident, starts_at: dt.datetime, minutes: int) -> bool:
-        key = (space.pk, resident.pk, services.week_bounds(starts_at)[0])
-        return not space.weekly_quota_hours or self.minutes[key] + minutes <= space.weekly_quota_hours * 60
-
-    def count(self, space: Space, resident: Resident, starts_at: dt.datetime, minutes: int) -> None:
-        self.minutes[(space.pk, resident.pk, services.week_bounds(starts_at)[0])] += minutes
 
 
 class Loader:
@@ -192,7 +152,7 @@ class Loader:
 
     def build_spaces(self) -> None:
         rng = self.space_rng
-        holiday = next_holiday(self.today)
+        holiday = next_holiday(self.today, SESSIONS_AHEAD)
         hours, closed = [], []
         for position, spec in enumerate(SPACES[self.community.code], start=1):
             space = Space.objects.create(
