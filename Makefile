@@ -67,6 +67,8 @@ lint:
 
 messages: $(VENV)/.installed
 	$(MANAGE) makemessages -l zh_Hans -l en --ignore=.venv --ignore=static/vendor --ignore=tests --no-location
+	@# English is the source language: its catalogue says so explicitly (msgstr = msgid), new entries included.
+	msgen locale/en/LC_MESSAGES/django.po -o locale/en/LC_MESSAGES/django.po
 	$(MANAGE) compilemessages --ignore=.venv
 
 clean:
