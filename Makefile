@@ -68,6 +68,8 @@ lint:
 messages: $(VENV)/.installed
 	$(MANAGE) makemessages -l zh_Hans -l en --ignore=.venv --ignore=static/vendor --ignore=tests --no-location
 	@# English is the source language: its catalogue says so explicitly (msgstr = msgid), new entries included.
+	@# Fuzzy guesses are wrong English: empty them, then msgen fills every empty msgstr with its msgid.
+	msgattrib --clear-fuzzy --empty locale/en/LC_MESSAGES/django.po -o locale/en/LC_MESSAGES/django.po
 	msgen locale/en/LC_MESSAGES/django.po -o locale/en/LC_MESSAGES/django.po
 	$(MANAGE) compilemessages --ignore=.venv
 

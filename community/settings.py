@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "axes",
+    "simple_history",
     "residents",
     "stations",
 ]
@@ -49,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Records who made each change in the history of residents, households, requests and bookings.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "community.lib.middleware.NoStoreForUsersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "community.lib.middleware.SessionTimeoutMiddleware",

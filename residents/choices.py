@@ -46,3 +46,11 @@ class Relation(models.TextChoices):
     CHILD = "child", _("Child")
     PARENT = "parent", _("Parent")
     OTHER = "other", _("Other")
+
+
+class LegalBasis(models.TextChoices):
+    """Why OneDesk may hold a resident's data (PIPL art. 13): a statutory duty of the residents'
+    committee (population and care registers), or the person's own consent."""
+
+    STATUTORY = "statutory", _("Statutory duty")
+    CONSENT = "consent", _("Consent")

@@ -6,9 +6,18 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
 
 from community.lib.validators import mask_id_number, mask_phone
-from residents.choices import BuildingKind, Gender, ImportStatus, PersonalField, Relation, TagColour
+from residents.choices import (
+    BuildingKind,
+    Gender,
+    ImportStatus,
+    LegalBasis,
+    PersonalField,
+    Relation,
+    TagColour,
+)
 
 
 def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
@@ -114,6 +123,7 @@ class Household(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["building", "entrance", "room"]
@@ -235,14 +245,33 @@ class Resident(models.Model):
         CareTag, related_name="residents", blank=True, verbose_name=_("care tags")
     )
     notes = models.TextField(_("notes"), blank=True)
+    # PIPL: why we may hold this person's data; consent is dated, and for a child under 14 it is the
+    # guardian's (art. 31), recorded with the guardian's name.
+    legal_basis = models.CharField(
+        _("legal basis"), max_length=16, choices=LegalBasis.choices, default=LegalBasis.STATUTORY
+    )
+    consent_date = models.DateField(_("consent given on"), null=True, blank=True)
+    guardian_name = models.CharField(
+        _("guardian who consented"),
+        max_length=64,
+        blank=True,
+        help_text=_("Required for a child under 14 whose data is held by consent."),
+    )
+    # Erasure anonymises the personal fields and keeps the row, so request statistics stay whole.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at", "name_pinyin", "name_initials"])
 
     class Meta:
         ordering = ["name_pinyin", "pk"]
         verbose_name = _("resident")
         verbose_name_plural = _("residents")
-        permissions = [("reveal_personal_data", _("Can reveal phone and ID card numbers"))]
+        permissions = [
+            ("reveal_personal_data", _("Can reveal phone and ID card numbers")),
+            ("export_personal_data", _("Can export residents' personal data")),
+            ("erase_resident", _("Can erase a resident's personal data")),
+        ]
         constraints = [
             # One person, one record: an ID number appears once (empty means not recorded).
             models.UniqueConstraint(
@@ -250,6 +279,12 @@ class Resident(models.Model):
             ),
             _choices_check("gender", Gender, "resident_gender_valid"),
             _choices_check("relation", Relation, "resident_relation_valid"),
+            _choices_check("legal_basis", LegalBasis, "resident_legal_basis_valid"),
+            # Consent is a dated act: a resident held by consent has the date it was given.
+            models.CheckConstraint(
+                condition=~Q(legal_basis=LegalBasis.CONSENT) | Q(consent_date__isnull=False),
+                name="resident_consent_dated",
+            ),
         ]
         indexes = [
             # Directory: residents of a community ordered by pinyin, and search by pinyin/initials prefix.
@@ -340,6 +375,37 @@ class PersonalDataAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} → {self.resident} ({self.field})"
+
+
+class PersonalDataExport(models.Model):
+    """A download of residents' data (the roster): who, which community, how many rows, whether phone
+    and ID numbers were in clear, why, when, from where. The committee head reads these beside reveals."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("who")
+    )
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="data_exports", verbose_name=_("community")
+    )
+    file_format = models.CharField(_("format"), max_length=8)
+    row_count = models.PositiveIntegerField(_("rows"))
+    unmasked = models.BooleanField(_("numbers in clear"), default=False)
+    filters = models.CharField(_("filters"), max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=200)
+    ip_address = models.GenericIPAddressField(pgettext_lazy("network address", "from"), null=True, blank=True)
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("personal data export")
+        verbose_name_plural = _("personal data exports")
+        indexes = [
+            # The committee head's export log: a community's exports, newest first.
+            models.Index(fields=["community", "-at"], name="pde_community_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor} → {self.community} ({self.row_count})"
 
 
 class ImportBatch(models.Model):

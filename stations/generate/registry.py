@@ -203,6 +203,10 @@ class People:
             phone,
             id_number,
             "",
+            "statutory",  # legal basis: the committee's population register
+            None,
+            "",
+            None,
             created,
             created,
         ]
@@ -281,7 +285,8 @@ def _tags(rng: random.Random, members: list[ResidentRec]) -> None:
 
 RESIDENT_FIELDS = (
     "id", "community", "household", "relation", "employer", "user", "name", "name_pinyin", "name_initials",
-    "gender", "birth_date", "phone", "id_number", "notes", "created_at", "updated_at",
+    "gender", "birth_date", "phone", "id_number", "notes", "legal_basis", "consent_date", "guardian_name",
+    "erased_at", "created_at", "updated_at",
 )  # fmt: skip
 USER_FIELDS = (
     "id", "password", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from community.lib.validators import mask_phone
 from residents.models import Building, Community, Enterprise, Household, Resident
@@ -212,6 +213,7 @@ class ServiceRequest(models.Model):
     urge_count = models.PositiveSmallIntegerField(_("times urged"), default=0)
     version = models.PositiveIntegerField(_("version"), default=1)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at", "token", "submission_key"])
 
     class Meta:
         ordering = ["-received_at", "-pk"]

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Func, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from residents.models import Community, Resident
 from stations.choices import (
@@ -234,6 +235,7 @@ class Booking(models.Model):
     checked_in_at = models.DateTimeField(_("checked in"), null=True, blank=True)
     created_at = models.DateTimeField(_("booked"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at", "submission_key"])
 
     class Meta:
         ordering = ["starts_at", "pk"]
