@@ -38,8 +38,14 @@ class Session:
 
     def call(self, method: str, path: str, data: dict | None) -> tuple[int, int, float]:
         started = time.perf_counter()
-        status, _headers, body = request(self.port, method, path, self._headers(self.cookies), data)
+        status, _headers, body = self.send(method, path, data)
         return status, len(body), time.perf_counter() - started
+
+    def send(
+        self, method: str, path: str, data: dict | None, *, timeout: float = 30
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """(status, headers, body) of one call in this session (its cookies are not updated)."""
+        return request(self.port, method, path, self._headers(self.cookies), data, timeout=timeout)
 
 
 def parse_cookies(headers: list[tuple[str, str]]) -> dict[str, str]:
@@ -52,8 +58,16 @@ def parse_cookies(headers: list[tuple[str, str]]) -> dict[str, str]:
     return cookies
 
 
-def request(port: int, method: str, path: str, headers: dict[str, str], data: dict | None = None):
-    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+def request(
+    port: int,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    data: dict | None = None,
+    *,
+    timeout: float = 30,
+):
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         body = None
         headers = dict(headers)

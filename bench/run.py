@@ -61,8 +61,8 @@ PAGES = {
 MAX_REQUESTS = 200_000  # a hard bound on the mixed phase, whatever the duration
 
 
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+def log(message: str, *, prefix: str = "bench") -> None:
+    print(f"[{prefix} {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 # --- The environment ----------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def make_call(page: str, fx: Fixture, rng: random.Random) -> tuple[str, str, dic
             "POST",
             "/requests/new/",
             {
-                "submission_key": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "submission_key": str(uuid.uuid4()),  # fresh per run: a rerun must not resubmit
                 "requester": rng.choice(fx.residents),
                 "category": rng.choice(fx.categories),
                 "title": "压测：楼道灯不亮",
@@ -214,7 +214,7 @@ def make_call(page: str, fx: Fixture, rng: random.Random) -> tuple[str, str, dic
             "POST",
             f"/spaces/{rng.choice(fx.spaces)}/book/",
             {
-                "submission_key": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "submission_key": str(uuid.uuid4()),  # fresh per run: a rerun must not resubmit
                 "starts_at": f"{day}T{hour:02d}:{minute:02d}",
                 "ends_at": f"{day}T{hour + 1:02d}:{minute:02d}",
                 "resident": rng.choice(fx.residents),
@@ -367,6 +367,34 @@ def report(result: dict) -> str:
 # --- Main -------------------------------------------------------------------------------------------------------
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def start_server(env: dict[str, str], *, port: int, workers: int, **popen) -> subprocess.Popen:
+    """gunicorn with `workers` sync workers on 127.0.0.1:`port` (popen: e.g. stdout/stderr to a log)."""
+    return subprocess.Popen(
+        [GUNICORN, "community.wsgi:application", "--workers", str(workers), "--bind", f"{HOST}:{port}",
+         "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        **popen,
+    )  # fmt: skip
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def wait_for(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -428,17 +456,9 @@ def main() -> int:
 
     connection.close()
 
-    if not args.port:
-        with socket.socket() as probe:
-            probe.bind((HOST, 0))
-            args.port = probe.getsockname()[1]
+    args.port = args.port or free_port()
     log(f"starting gunicorn ({args.workers} workers) on {HOST}:{args.port}")
-    server = subprocess.Popen(
-        [GUNICORN, "community.wsgi:application", "--workers", str(args.workers), "--bind", f"{HOST}:{args.port}",
-         "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
+    server = start_server(env, port=args.port, workers=args.workers)
     try:
         wait_for(args.port, server)
         sessions = {role: Session(args.port, name, fx.password) for role, name in fx.usernames.items()}
@@ -490,11 +510,7 @@ def main() -> int:
             )
             baselines[page] = took
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
     pages = {}
     for page, rows in by_page.items():

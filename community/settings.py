@@ -9,6 +9,7 @@ from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from community.lib.env import env_bool, env_int, env_list, env_str
+from community.lib.routers import replica_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -98,7 +99,30 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No JIT: the dashboard's aggregates have high cost estimates (many FILTER clauses) and PostgreSQL
     # then spent up to ~1 s JIT-compiling each of them, for queries that run in tens of milliseconds.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+# A read replica (optional): the dashboards, the subdistrict view and the reports read from it inside
+# community.lib.routers.use_replica(); every other read and every write goes to the primary. In tests it
+# mirrors the primary (no second test database).
+_replica_url = env_str("DATABASE_REPLICA_URL", "")
+if _replica_url:
+    DATABASES["replica"] = replica_database(
+        dj_database_url.parse(_replica_url, conn_max_age=env_int("CONN_MAX_AGE", 0), conn_health_checks=True)
+    )
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["replica"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    DATABASE_ROUTERS = ["community.lib.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background jobs (django.tasks, see stations/tasks.py). By default a task runs at once in the process
+# that enqueues it, so development and tests need no worker. TASKS_BACKEND=database queues them in a
+# table on the primary (django-tasks-db) for `manage.py db_worker` (docs/deploy.md).
+_tasks_backend = env_str("TASKS_BACKEND", "immediate")
+if _tasks_backend == "database":
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+elif _tasks_backend == "immediate":
+    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+else:
+    raise ImproperlyConfigured("TASKS_BACKEND must be 'immediate' or 'database'.")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -205,4 +229,7 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "default"},
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    # django.tasks logs the start and end of every task at INFO, which the root handler would print
+    # whatever LOG_LEVEL says; a failed task is still logged (ERROR, with its traceback).
+    "loggers": {"django.tasks": {"level": "WARNING"}},
 }

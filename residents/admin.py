@@ -1,8 +1,12 @@
-"""Admin for the registry. Lists show masked numbers only; the change form is for superusers."""
+"""Admin for the registry. Lists show masked numbers only (the history list's changes too); the change
+form is for superusers. The personal data logs are read-only: nobody adds, changes or deletes a row."""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
+from community.lib.validators import mask_id_number, mask_phone
 from residents.models import (
     Building,
     CareTag,
@@ -12,9 +16,40 @@ from residents.models import (
     ImportBatch,
     Membership,
     PersonalDataAccess,
+    PersonalDataExport,
     Resident,
     Subdistrict,
 )
+
+_MASKS = {"phone": mask_phone, "id_number": mask_id_number}
+
+
+class MaskedHistoryHelper(HistoricalRecordContextHelper):
+    """The history list's "Changes" column shows numbers masked, as every other list does."""
+
+    def prepare_delta_change_value(self, change, value):
+        mask = _MASKS.get(change.field)
+        if mask is not None:
+            return mask(value or "")
+        return super().prepare_delta_change_value(change, value)
+
+
+class MaskedHistoryAdmin(SimpleHistoryAdmin):
+    def get_historical_record_context_helper(self, request, historical_record):
+        return MaskedHistoryHelper(self.model, historical_record)
+
+
+class ReadOnlyLogAdmin(admin.ModelAdmin):
+    """A log is written only by the action it records (a reveal, an export)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Subdistrict)
@@ -39,7 +74,7 @@ class BuildingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Household)
-class HouseholdAdmin(admin.ModelAdmin):
+class HouseholdAdmin(MaskedHistoryAdmin):
     list_display = ["building", "entrance", "room"]
     list_select_related = ["building"]
     list_filter = ["building__community"]
@@ -65,13 +100,13 @@ class EnterpriseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Resident)
-class ResidentAdmin(admin.ModelAdmin):
-    list_display = ["name", "community", "household", "masked_phone", "masked_id_number"]
+class ResidentAdmin(MaskedHistoryAdmin):
+    list_display = ["name", "community", "household", "masked_phone", "masked_id_number", "legal_basis"]
     list_select_related = ["community", "household__building"]
-    list_filter = ["community", "care_tags"]
+    list_filter = ["community", "legal_basis", "care_tags"]
     search_fields = ["name", "name_pinyin", "name_initials"]
     raw_id_fields = ["household", "employer", "user"]
-    readonly_fields = ["name_pinyin", "name_initials"]
+    readonly_fields = ["name_pinyin", "name_initials", "erased_at"]
 
     @admin.display(description=_("phone"))
     def masked_phone(self, obj: Resident) -> str:
@@ -90,15 +125,25 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(PersonalDataAccess)
-class PersonalDataAccessAdmin(admin.ModelAdmin):
+class PersonalDataAccessAdmin(ReadOnlyLogAdmin):
     list_display = ["at", "actor", "resident", "field", "reason", "ip_address"]
     list_select_related = ["actor", "resident"]
 
-    def has_add_permission(self, request) -> bool:  # the log is written only by reveals
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+@admin.register(PersonalDataExport)
+class PersonalDataExportAdmin(ReadOnlyLogAdmin):
+    list_display = [
+        "at",
+        "actor",
+        "community",
+        "file_format",
+        "row_count",
+        "unmasked",
+        "reason",
+        "ip_address",
+    ]
+    list_select_related = ["actor", "community"]
+    list_filter = ["community", "unmasked"]
 
 
 @admin.register(ImportBatch)

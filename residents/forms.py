@@ -1,14 +1,36 @@
 """Forms of the registry: they validate and normalise with the services' rules and never save."""
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Div, Field, Layout, Submit
+from crispy_forms.layout import Div, Field, Fieldset, Layout, Submit
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from community.lib.validators import normalize_id_number, normalize_name, normalize_phone
-from residents.choices import Gender, Relation
+from community.lib.validators import (
+    CleanTextField,
+    birth_date_from_id,
+    normalize_id_number,
+    normalize_name,
+    normalize_phone,
+    validate_plausible_date,
+)
+from residents.choices import Gender, LegalBasis, Relation
 from residents.models import Building, CareTag, Enterprise, Household
+from residents.services import ERASE_REASON_MAX_LENGTH, normalise_legal_basis
+
+
+class CareTagsField(forms.ModelMultipleChoiceField):
+    """Django checks the chosen pks with one __in query, which SQLite cannot run for a number beyond 64
+    bits (OverflowError: a 500); such a pk is simply not a choice."""
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk)
+            if not (text.isascii() and text.isdigit() and len(text) <= 18):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
 
 
 class VersionedForm(forms.Form):
@@ -21,7 +43,10 @@ class ResidentForm(VersionedForm):
     name = forms.CharField(label=_("Name"), max_length=200)
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, initial=Gender.UNKNOWN)
     birth_date = forms.DateField(
-        label=_("Birth date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Birth date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_plausible_date],
     )
     phone = forms.CharField(
         label=_("Phone"),
@@ -42,14 +67,36 @@ class ResidentForm(VersionedForm):
         label=_("Relation to head"), choices=Relation.choices, initial=Relation.OTHER
     )
     employer = forms.ModelChoiceField(label=_("Works at"), queryset=Enterprise.objects.none(), required=False)
-    care_tags = forms.ModelMultipleChoiceField(
+    care_tags = CareTagsField(
         label=_("Care tags"),
         queryset=CareTag.objects.all(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    notes = forms.CharField(
+    notes = CleanTextField(
         label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000
+    )
+    legal_basis = forms.ChoiceField(
+        label=_("Why we may hold this data"),
+        choices=LegalBasis.choices,
+        initial=LegalBasis.STATUTORY,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Statutory duty: the committee's population and care registers. Consent: the person agreed "
+            "(for a child under 14, a guardian)."
+        ),
+    )
+    consent_date = forms.DateField(
+        label=_("Consent given on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_plausible_date],
+    )
+    guardian_name = forms.CharField(
+        label=_("Guardian who consented"),
+        max_length=200,
+        required=False,
+        help_text=_("Required for a child under 14 whose data is held by consent."),
     )
 
     def __init__(self, *args, households=None, enterprises=None, editing=None, **kwargs):
@@ -78,6 +125,15 @@ class ResidentForm(VersionedForm):
             "employer",
             "care_tags",
             "notes",
+            Fieldset(
+                _("Legal basis (PIPL)"),
+                "legal_basis",
+                Div(
+                    Div("consent_date", css_class="col-12 col-sm-5"),
+                    Div("guardian_name", css_class="col-12 col-sm-7"),
+                    css_class="row",
+                ),
+            ),
             Submit("save", _("Save"), css_class="w-100"),
         )
 
@@ -92,12 +148,38 @@ class ResidentForm(VersionedForm):
         value = self.cleaned_data["id_number"]
         return normalize_id_number(value) if value.strip() else ""
 
+    def clean(self) -> dict:
+        """The legal basis rules of the service, for errors beside their fields. The age rule reads the
+        birth date as the service will store it: the ID number's if one is given."""
+        data = super().clean()
+        if "legal_basis" not in data or "consent_date" not in data:
+            return data  # the field already has its error
+        birth_date = data.get("birth_date")
+        # A blank ID number on the edit form keeps the stored one, which then sets the birth date.
+        id_number = data.get("id_number") or (self.editing.id_number if self.editing is not None else "")
+        if id_number:
+            birth_date = birth_date_from_id(id_number)
+        try:
+            data.update(
+                normalise_legal_basis(
+                    legal_basis=data["legal_basis"],
+                    consent_date=data["consent_date"],
+                    guardian_name=data.get("guardian_name", ""),
+                    birth_date=birth_date,
+                )
+            )
+        except ValidationError as exc:
+            for field, errors in exc.error_dict.items():
+                for error in errors:
+                    self.add_error(field, error)
+        return data
+
 
 class HouseholdForm(VersionedForm):
     building = forms.ModelChoiceField(label=_("Building"), queryset=Building.objects.none())
     entrance = forms.IntegerField(label=_("Entrance"), min_value=1, max_value=99, initial=1)
-    room = forms.CharField(label=_("Room"), max_length=16)
-    notes = forms.CharField(
+    room = CleanTextField(label=_("Room"), max_length=16)
+    notes = CleanTextField(
         label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000
     )
 
@@ -134,7 +216,61 @@ class DirectorySearchForm(forms.Form):
 
 
 class RevealForm(forms.Form):
-    reason = forms.CharField(label=_("Why do you need to see it?"), max_length=200, min_length=2)
+    reason = CleanTextField(label=_("Why do you need to see it?"), max_length=200, min_length=2)
+
+
+class EraseForm(forms.Form):
+    reason = CleanTextField(
+        label=_("Why is this resident's data erased?"),
+        max_length=ERASE_REASON_MAX_LENGTH,
+        min_length=2,
+        help_text=_("Kept in the record's history. Do not write the person's name or numbers here."),
+    )
+    confirm = forms.BooleanField(label=_("I understand that this cannot be undone."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("erase", _("Erase personal data"), css_class="btn-danger w-100"))
+
+
+class ExportForm(forms.Form):
+    """Exporting the directory's rows: the filters come along hidden; the user says why and how."""
+
+    q = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    building = forms.ModelChoiceField(
+        queryset=Building.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    tag = forms.ModelChoiceField(queryset=CareTag.objects.all(), required=False, widget=forms.HiddenInput)
+    file_format = forms.ChoiceField(
+        label=_("Format"),
+        choices=[
+            ("xlsx", _("Excel workbook (.xlsx)")),
+            ("csv", _("CSV (.csv), for other programs: Excel shows long numbers rounded")),
+        ],
+        initial="xlsx",
+        widget=forms.RadioSelect,
+    )
+    unmasked = forms.BooleanField(
+        label=_("Include full phone and ID numbers"),
+        required=False,
+        help_text=_("Otherwise they are masked, as on the pages (138****1234)."),
+    )
+    reason = CleanTextField(
+        label=_("Why do you need this export?"),
+        max_length=200,
+        min_length=2,
+        help_text=_("Logged with the export; the committee head reads the log."),
+    )
+
+    def __init__(self, *args, buildings=None, can_unmask: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if buildings is not None:
+            self.fields["building"].queryset = buildings
+        if not can_unmask:
+            del self.fields["unmasked"]
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("export", _("Download"), css_class="w-100"))
 
 
 class ImportUploadForm(forms.Form):

@@ -15,6 +15,7 @@ from residents.models import (
     Household,
     ImportBatch,
     PersonalDataAccess,
+    PersonalDataExport,
     Resident,
 )
 
@@ -104,7 +105,9 @@ _BUILDING_SUFFIXES = ("号楼", "号", "栋", "幢", "座", "楼")
 def resident_search(queryset: QuerySet[Resident], text: str) -> QuerySet[Resident]:
     """Search as people type: name, pinyin or its initials, the phone's last digits, an address.
 
-    "3-2-301" or "3号楼2单元301" style addresses match building, entrance and room."""
+    "3-2-301" or "3号楼2单元301" style addresses match building, entrance and room. Erased residents are
+    never found: their rows stay only for the statistics."""
+    queryset = queryset.filter(erased_at__isnull=True)
     text = nfkc(text)
     if not text:
         return queryset
@@ -160,6 +163,29 @@ def directory(
     return resident_search(queryset, text).order_by("name_pinyin", "pk")
 
 
+# The change reason of the history entry an erasure leaves: "erased: <the reason given>"
+# (residents.services.resident_erase writes it).
+ERASED = "erased"
+
+
+def export_roster(
+    user, community: Community, *, text: str = "", building_id: int | None = None, tag_id: int | None = None
+) -> QuerySet[Resident]:
+    """The rows of a roster export: the directory's, of one community. Two queries for any number of
+    rows (the residents with household, building and employer joined; their care tags)."""
+    return directory(user, text=text, building_id=building_id, tag_id=tag_id).filter(community=community)
+
+
+def erasure_record(resident: Resident):
+    """The history entry an erasure left (who, when, why), or None if the resident was not erased."""
+    return (
+        resident.history.filter(history_change_reason__startswith=f"{ERASED}:")
+        .select_related("history_user")
+        .order_by("-history_date")
+        .first()
+    )
+
+
 def care_tags() -> QuerySet[CareTag]:
     return CareTag.objects.all()
 
@@ -197,6 +223,12 @@ def data_access_log(user) -> QuerySet[PersonalDataAccess]:
     return PersonalDataAccess.objects.filter(
         resident__community__in=communities_visible_to(user)
     ).select_related("actor", "resident")
+
+
+def data_export_log(user) -> QuerySet[PersonalDataExport]:
+    return PersonalDataExport.objects.filter(community__in=communities_visible_to(user)).select_related(
+        "actor", "community"
+    )
 
 
 def buildings_with_counts(user) -> QuerySet[Building]:

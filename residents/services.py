@@ -2,11 +2,14 @@
 runs in one transaction and leaves nothing half-saved."""
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from pypinyin import lazy_pinyin
 
@@ -20,9 +23,19 @@ from community.lib.validators import (
     normalize_name,
     normalize_phone,
 )
-from residents.choices import Gender, PersonalField, Relation
-from residents.models import Building, CareTag, Community, Enterprise, Household, PersonalDataAccess, Resident
-from residents.selectors import communities_visible_to
+from residents import exports
+from residents.choices import Gender, LegalBasis, PersonalField, Relation
+from residents.models import (
+    Building,
+    CareTag,
+    Community,
+    Enterprise,
+    Household,
+    PersonalDataAccess,
+    PersonalDataExport,
+    Resident,
+)
+from residents.selectors import ERASED, communities_visible_to, export_roster
 
 UNSET: Any = object()
 
@@ -92,6 +105,102 @@ def normalise_person(
     return clean
 
 
+# PIPL art. 31: a child under this age consents through a guardian.
+CHILD_CONSENT_AGE = 14
+
+
+def age_on(birth_date: dt.date, day: dt.date) -> int:
+    """Completed years on `day` (a child born on 29 February turns a year older on 1 March)."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def normalise_legal_basis(
+    *, legal_basis: str, consent_date: dt.date | None, guardian_name: str, birth_date: dt.date | None
+) -> dict[str, Any]:
+    """Why the community may hold the person's data (PIPL art. 13), checked and made consistent.
+
+    Consent is dated, on a day that has come; a child under 14 held by consent needs the name of the
+    guardian who consented (art. 31); a statutory duty has neither, so switching to it clears them.
+    Forms call this too, so both give the same errors."""
+    if legal_basis not in LegalBasis.values:
+        raise ValidationError(
+            {
+                "legal_basis": ValidationError(
+                    _("Choose why the community may hold this data."), code="invalid"
+                )
+            }
+        )
+    if legal_basis == LegalBasis.STATUTORY:
+        return {"legal_basis": legal_basis, "consent_date": None, "guardian_name": ""}
+    today = timezone.localdate()  # Beijing's today, not the server's
+    errors: dict[str, list[ValidationError]] = {}
+    guardian = ""
+    if (guardian_name or "").strip():
+        try:
+            guardian = normalize_name(guardian_name)
+        except ValidationError as exc:
+            errors["guardian_name"] = [exc]
+    if consent_date is None:
+        errors["consent_date"] = [
+            ValidationError(_("Enter the date the consent was given."), code="consent_date_required")
+        ]
+    elif consent_date > today:
+        errors["consent_date"] = [
+            ValidationError(_("The consent date cannot be in the future."), code="consent_date_future")
+        ]
+    elif birth_date is not None and consent_date < birth_date:
+        errors["consent_date"] = [
+            ValidationError(_("The consent date is before the birth date."), code="consent_before_birth")
+        ]
+    if (
+        birth_date is not None
+        and age_on(birth_date, today) < CHILD_CONSENT_AGE
+        and not guardian
+        and "guardian_name" not in errors
+    ):
+        errors["guardian_name"] = [
+            ValidationError(
+                _(
+                    "This is a child under %(age)d: their data is held by consent only if a guardian "
+                    "gave it. Enter the guardian's name."
+                )
+                % {"age": CHILD_CONSENT_AGE},
+                code="guardian_required",
+            )
+        ]
+    if errors:
+        raise ValidationError(errors)
+    return {"legal_basis": legal_basis, "consent_date": consent_date, "guardian_name": guardian}
+
+
+def _normalise_all(*, person: dict[str, Any], basis: dict[str, Any]) -> dict[str, Any]:
+    """normalise_person and normalise_legal_basis together, so every bad field is reported at once. The
+    age rule reads the birth date as normalised (an ID number sets it)."""
+    errors: dict[str, list[ValidationError]] = {}
+    clean: dict[str, Any] = {}
+    try:
+        clean = normalise_person(**person)
+    except ValidationError as exc:
+        errors.update(exc.error_dict)
+    birth_date = clean.get("birth_date", person["birth_date"])
+    try:
+        clean.update(normalise_legal_basis(**basis, birth_date=birth_date))
+    except ValidationError as exc:
+        for field, field_errors in exc.error_dict.items():
+            errors.setdefault(field, []).extend(field_errors)
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _refuse_erased(resident: Resident) -> None:
+    if resident.erased_at is not None:
+        raise ValidationError(
+            _("This resident's personal data was erased; the record can no longer be changed or revealed."),
+            code="erased",
+        )
+
+
 def _check_household_scope(
     community: Community, household: Household | None, employer: Enterprise | None
 ) -> None:
@@ -132,9 +241,19 @@ def resident_create(
     employer: Enterprise | None = None,
     care_tags: list[CareTag] | None = None,
     notes: str = "",
+    legal_basis: str = LegalBasis.STATUTORY,
+    consent_date: dt.date | None = None,
+    guardian_name: str = "",
 ) -> Resident:
-    clean = normalise_person(
-        name=name, phone=phone, id_number=id_number, birth_date=birth_date, gender=gender
+    clean = _normalise_all(
+        person={
+            "name": name,
+            "phone": phone,
+            "id_number": id_number,
+            "birth_date": birth_date,
+            "gender": gender,
+        },
+        basis={"legal_basis": legal_basis, "consent_date": consent_date, "guardian_name": guardian_name},
     )
     _check_household_scope(community, household, employer)
     name_pinyin, name_initials = pinyin_of(clean["name"])
@@ -170,16 +289,32 @@ def resident_update(
     employer=UNSET,
     care_tags: list[CareTag] | None = UNSET,
     notes: str = UNSET,
+    legal_basis: str = UNSET,
+    consent_date: dt.date | None = UNSET,
+    guardian_name: str = UNSET,
 ) -> Resident:
-    """Change what is given; phone and ID number left UNSET keep their stored values."""
+    """Change what is given; phone and ID number left UNSET keep their stored values. The legal basis
+    is checked again against the result (a birth date that makes the person a child needs a guardian)."""
     locked = Resident.objects.select_for_update().select_related("community").get(pk=resident.pk)
+    _refuse_erased(locked)
     check_version(locked, version)
-    clean = normalise_person(
-        name=locked.name if name is UNSET else name,
-        phone=locked.phone if phone is UNSET else phone,
-        id_number=locked.id_number if id_number is UNSET else id_number,
-        birth_date=locked.birth_date if birth_date is UNSET else birth_date,
-        gender=locked.gender if gender is UNSET else gender,
+
+    def given(field: str, value: Any) -> Any:
+        return getattr(locked, field) if value is UNSET else value
+
+    clean = _normalise_all(
+        person={
+            "name": given("name", name),
+            "phone": given("phone", phone),
+            "id_number": given("id_number", id_number),
+            "birth_date": given("birth_date", birth_date),
+            "gender": given("gender", gender),
+        },
+        basis={
+            "legal_basis": given("legal_basis", legal_basis),
+            "consent_date": given("consent_date", consent_date),
+            "guardian_name": given("guardian_name", guardian_name),
+        },
     )
     if household is not UNSET:
         locked.household = household
@@ -212,7 +347,7 @@ def _save_household(household: Household) -> Household:
 
 def normalise_dwelling(building: Building, entrance: int, room: str) -> str:
     room = (
-        nfkc(clean_text(room)).replace(" ", "").upper()
+        nfkc(clean_text(room, multiline=False)).replace(" ", "").upper()
     )  # "３０１" is room 301, as the directory search reads it
     errors = {}
     if not room:
@@ -323,6 +458,7 @@ def personal_data_reveal(
         raise PermissionError
     if field not in PersonalField.values:
         raise ValidationError(_("Unknown field."), code="bad_field")
+    _refuse_erased(resident)
     reason = clean_text(reason, max_length=200)
     if len(reason) < 2:
         raise ValidationError(
@@ -332,3 +468,160 @@ def personal_data_reveal(
         actor=actor, resident=resident, field=field, reason=reason, ip_address=ip_address
     )
     return getattr(resident, field)
+
+
+# --- Erasure (PIPL art. 47) ------------------------------------------------------------------------------
+
+ERASE_REASON_MAX_LENGTH = 90  # history_change_reason holds 100 characters, "erased: " included
+
+ErasureHook = Callable[..., None]
+# Other apps that keep a resident's personal data (stations: the contact name and phone on service
+# requests) register hook(*, resident, actor) here from their AppConfig.ready(), because residents never
+# imports them. resident_erase calls every hook inside its transaction: a hook that raises undoes it all.
+ERASURE_HOOKS: list[ErasureHook] = []
+
+
+def register_erasure_hook(hook: ErasureHook) -> None:
+    if hook not in ERASURE_HOOKS:
+        ERASURE_HOOKS.append(hook)
+
+
+def erased_name(pk: int) -> str:
+    """The name an erased resident keeps, in the site's language whatever the eraser's: 已删除居民 #12."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("Erased resident #%(pk)s") % {"pk": pk}
+
+
+def _check_reason(reason: str, *, max_length: int, message: str) -> str:
+    try:
+        reason = clean_text(reason, max_length=max_length)
+    except ValidationError as exc:
+        raise ValidationError({"reason": exc}) from None
+    if len(reason) < 2:
+        raise ValidationError({"reason": ValidationError(message, code="reason_required")})
+    return reason
+
+
+@transaction.atomic
+def resident_erase(*, actor, resident: Resident, reason: str) -> Resident:
+    """Anonymise a resident for good: the personal fields go, from the row and from every history row;
+    the row stays with its household, community, gender and birth year, so requests, bookings and every
+    statistic stay whole. The login is unlinked and closed. A last history entry records who erased,
+    when and why. Reveal log rows stay: they record what happened.
+
+    The consent date stays when the basis was consent: the model requires a dated consent
+    (constraint resident_consent_dated), and it names nobody."""
+    if not actor.has_perm("residents.erase_resident"):
+        raise PermissionError
+    if not communities_visible_to(actor).filter(pk=resident.community_id).exists():
+        raise PermissionError
+    reason = _check_reason(
+        reason,
+        max_length=ERASE_REASON_MAX_LENGTH,
+        message=_("Say why this resident's data is erased (e.g. their request of 3 May)."),
+    )
+    locked = Resident.objects.select_for_update().get(pk=resident.pk)
+    _refuse_erased(locked)
+    scrubbed: dict[str, Any] = {
+        "name": erased_name(locked.pk),
+        "phone": "",
+        "id_number": "",
+        "notes": "",
+        "guardian_name": "",
+        # The birth year survives for the age statistics; the day that identifies does not.
+        "birth_date": locked.birth_date.replace(month=1, day=1) if locked.birth_date else None,
+        "user": None,
+    }
+    # Earlier versions would otherwise keep everything the erasure removes.
+    locked.history.all().update(**scrubbed)
+    for hook in list(ERASURE_HOOKS):
+        hook(resident=locked, actor=actor)
+    login = locked.user
+    for field, value in scrubbed.items():
+        setattr(locked, field, value)
+    locked.name_pinyin = locked.name_initials = ""
+    locked.erased_at = timezone.now()
+    locked._change_reason = f"{ERASED}: {reason}"
+    locked._history_user = actor  # also outside a request (a management command)
+    locked.save()
+    locked.care_tags.clear()  # care tags are health and welfare data
+    if login is not None:
+        login.is_active = False
+        login.first_name = login.last_name = login.email = ""
+        login.set_unusable_password()
+        login.save(update_fields=["is_active", "first_name", "last_name", "email", "password"])
+    return locked
+
+
+# --- Exports of personal data ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    content_type: str
+    content: bytes
+    row_count: int
+
+
+def _filters_summary(text: str, building: Building | None, tag: CareTag | None) -> str:
+    parts = []
+    if text:
+        parts.append(_("search: %(text)s") % {"text": text})
+    if building is not None:
+        parts.append(_("building: %(building)s") % {"building": building.number})
+    if tag is not None:
+        parts.append(_("care tag: %(tag)s") % {"tag": tag.name})
+    return "; ".join(parts)[:200]
+
+
+@transaction.atomic
+def personal_data_export(
+    *,
+    actor,
+    community: Community,
+    file_format: str,
+    reason: str,
+    unmasked: bool = False,
+    text: str = "",
+    building: Building | None = None,
+    tag: CareTag | None = None,
+    ip_address: str | None = None,
+) -> tuple[PersonalDataExport, ExportFile]:
+    """The community's roster, filtered like the directory, as an .xlsx or .csv file; every export is
+    logged (who, what, how many rows, numbers in clear or not, why, from where). Phone and ID numbers
+    are masked unless the user may also reveal them and asked for them in clear."""
+    if not actor.has_perm("residents.export_personal_data"):
+        raise PermissionError
+    if unmasked and not actor.has_perm("residents.reveal_personal_data"):
+        raise PermissionError
+    if not communities_visible_to(actor).filter(pk=community.pk).exists():
+        raise PermissionError
+    if file_format not in exports.FORMATS:
+        raise ValidationError({"file_format": ValidationError(_("Choose .xlsx or .csv."), code="invalid")})
+    if building is not None and building.community_id != community.pk:
+        raise ValidationError({"building": _("This building belongs to another community.")})
+    reason = _check_reason(reason, max_length=200, message=_("Say why you need this export."))
+    text = nfkc(text)[:100]
+    residents = list(
+        export_roster(
+            actor,
+            community,
+            text=text,
+            building_id=building.pk if building else None,
+            tag_id=tag.pk if tag else None,
+        )
+    )
+    content = exports.write(file_format, exports.roster_table(residents, unmasked=unmasked))
+    log = PersonalDataExport.objects.create(
+        actor=actor,
+        community=community,
+        file_format=file_format,
+        row_count=len(residents),
+        unmasked=unmasked,
+        filters=_filters_summary(text, building, tag),
+        reason=reason,
+        ip_address=ip_address,
+    )
+    filename = f"residents-{community.code}-{timezone.localdate():%Y%m%d}.{file_format}"
+    return log, ExportFile(filename, exports.CONTENT_TYPES[file_format], content, len(residents))

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import fields as filter_fields
 
+from community.lib.validators import validate_plausible_date
 from residents.models import Building, Community
 from residents.selectors import communities_visible_to
 from stations import rates
@@ -37,6 +38,8 @@ ANY_YES_NO = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
 class DateOrDateTimeField(forms.Field):
     """Accepts 2026-03-01 or 2026-03-01T08:00[:00][+08:00]; a date comes back as a date, a time as an
     aware datetime (naive values are read in the project's time zone)."""
+
+    default_validators = [validate_plausible_date]
 
     def to_python(self, value):
         if value in self.empty_values:
@@ -131,12 +134,14 @@ class ServiceRequestFilter(django_filters.FilterSet):
         field_name="received_at",
         method="filter_received_from",
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_plausible_date],
     )
     received_to = django_filters.DateFilter(
         label=_("Received until"),
         field_name="received_at",
         method="filter_received_to",
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_plausible_date],
     )
     # Drill-down filters: set by dashboard links, kept as hidden fields by the list's form.
     responded = django_filters.BooleanFilter(label=_("Responded in time"), method="filter_responded")

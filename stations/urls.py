@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stations.views import dashboard, desk, public, requests, space_admin, spaces, visits
+from stations.views import dashboard, desk, history, public, requests, space_admin, spaces, visits
 
 app_name = "stations"
 
@@ -31,6 +31,7 @@ urlpatterns = [
     path("requests/<int:pk>/photos/", requests.photo_create, name="photo_create"),
     path("requests/<int:pk>/photos/<int:photo_pk>/", requests.request_photo, name="request_photo"),
     path("requests/<int:pk>/receipt/", requests.request_receipt, name="request_receipt"),
+    path("requests/<int:pk>/history/", history.request_history, name="request_history"),
     # Walking service
     path("visits/", visits.visit_list, name="visit_list"),
     path("visits/new/", visits.visit_create, name="visit_create"),
@@ -62,6 +63,7 @@ urlpatterns = [
     path("bookings/approvals/", space_admin.approval_list, name="approval_list"),
     path("bookings/<int:pk>/decide/", space_admin.booking_decide, name="booking_decide"),
     path("bookings/<int:pk>/check-in/", space_admin.booking_check_in, name="booking_check_in"),
+    path("bookings/<int:pk>/history/", history.booking_history, name="booking_history"),
     path("spaces/today/", space_admin.today_schedule, name="today_schedule"),
     path("spaces/<int:pk>/block/", space_admin.space_block, name="space_block"),
     path("spaces/utilisation/", space_admin.utilisation, name="utilisation"),

@@ -74,6 +74,10 @@ ACCESS: dict[str, tuple] = {
     "residents:resident_create": (NONE, "GET", _is(302, 403, 403, 200, 200, 200)),
     "residents:resident_detail": (_pk("resident"), "GET", _is(302, 403, 403, 200, 404, 200)),
     "residents:resident_update": (_pk("resident"), "GET", _is(302, 403, 403, 200, 404, 200)),
+    # Erasing and exporting need residents.erase_resident / export_personal_data (the head only); an
+    # empty POST (no reason) is a 422 and erases or exports nothing.
+    "residents:resident_erase": (_pk("resident"), "POST", _is(302, 403, 403, 403, 403, 422)),
+    "residents:resident_export": (NONE, "POST", _is(302, 403, 403, 403, 403, 422)),
     # reveal needs residents.reveal_personal_data (the head only); an empty reason is a 422.
     "residents:resident_reveal": (
         lambda o: {"pk": o.resident.pk, "field": "phone"},
@@ -81,12 +85,15 @@ ACCESS: dict[str, tuple] = {
         _is(302, 403, 403, 403, 403, 422),
     ),
     "residents:access_log": (NONE, "GET", _is(302, 403, 403, 403, 403, 200)),
+    # The history of changes is the committee head's (view_historical* permissions): workers get 403.
+    "residents:resident_history": (_pk("resident"), "GET", _is(302, 403, 403, 403, 403, 200)),
     "residents:community_detail": (_pk("community"), "GET", _is(302, 403, 403, 200, 404, 200)),
     "residents:building_list": (NONE, "GET", _is(302, 403, 403, 200, 200, 200)),
     "residents:building_detail": (_pk("building"), "GET", _is(302, 403, 403, 200, 404, 200)),
     "residents:household_create": (NONE, "GET", _is(302, 403, 403, 200, 200, 200)),
     "residents:household_detail": (_pk("household"), "GET", _is(302, 403, 403, 200, 404, 200)),
     "residents:household_update": (_pk("household"), "GET", _is(302, 403, 403, 200, 404, 200)),
+    "residents:household_history": (_pk("household"), "GET", _is(302, 403, 403, 403, 403, 200)),
     "residents:import_list": (NONE, "GET", _is(302, 403, 403, 200, 200, 200)),
     "residents:import_detail": (_pk("batch"), "GET", _is(302, 403, 403, 200, 404, 200)),
     "residents:import_check": (_pk("batch"), "POST", _is(302, 403, 403, 302, 404, 302)),
@@ -118,6 +125,7 @@ ACCESS: dict[str, tuple] = {
     # resident A is the requester: a resident sees the photos of their own requests.
     "stations:request_photo": (_req(photo_pk="photo"), "GET", _is(302, 200, 404, 200, 404, 200)),
     "stations:request_receipt": (_req(), "GET", _is(302, 403, 403, 200, 404, 200)),
+    "stations:request_history": (_req(), "GET", _is(302, 403, 403, 403, 403, 200)),
     # --- stations: walking service ---
     "stations:visit_list": (NONE, "GET", _is(302, 403, 403, 200, 200, 200)),
     "stations:visit_create": (NONE, "GET", _is(302, 403, 403, 200, 200, 403)),
@@ -161,6 +169,7 @@ ACCESS: dict[str, tuple] = {
     "stations:approval_list": (NONE, "GET", _is(302, 403, 403, 200, 200, 200)),
     "stations:booking_decide": (_pk("booking"), "POST", _is(302, 403, 403, 302, 404, 302)),
     "stations:booking_check_in": (_pk("booking"), "POST", _is(302, 403, 403, 302, 404, 302)),
+    "stations:booking_history": (_pk("booking"), "GET", _is(302, 403, 403, 403, 403, 200)),
     "stations:today_schedule": (NONE, "GET", _is(302, 403, 403, 200, 200, 200)),
     "stations:space_block": (_pk("space"), "GET", _is(302, 403, 403, 200, 404, 200)),
     "stations:utilisation": (NONE, "GET", _is(302, 403, 403, 200, 200, 200)),

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 import unicodedata
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -50,6 +51,10 @@ _FORBIDDEN_NAME_CHARS = {
 # bullet, katakana and half-width katakana middle dots, hyphenation point (Taiwan), bullet and dot operators.
 _MIDDLE_DOT_LOOKALIKES = str.maketrans(dict.fromkeys("\u2022\u30fb\uff65\u2027\u2219\u22c5", "\u00b7"))
 NAME_MAX_LENGTH = 64
+# "\r\n" from a textarea, a lone "\r", NEL and the Unicode line and paragraph separators: all one "\n".
+_NEWLINES = re.compile("\r\n|[\r\x85\u2028\u2029]")
+_LINE_BREAKS = re.compile("[\n\t]+")
+PLAUSIBLE_DATES = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
 
 
 def nfkc(value: str) -> str:
@@ -168,12 +173,49 @@ def normalize_name(value: str) -> str:
     return name
 
 
-def clean_text(value: str, *, max_length: int | None = None) -> str:
-    """Free text: NUL and bidi overrides removed (they hide what a text says), whitespace trimmed."""
-    text = "".join(ch for ch in (value or "") if ch not in _FORBIDDEN_NAME_CHARS).strip()
+def _is_hidden(ch: str) -> bool:
+    # Cc: NUL (PostgreSQL refuses it in text: a 500 where SQLite shrugs), escapes, bells; Cs: lone
+    # surrogates, which no database can encode.
+    return ch in _FORBIDDEN_NAME_CHARS or unicodedata.category(ch) in {"Cc", "Cs"}
+
+
+def clean_text(value: str, *, max_length: int | None = None, multiline: bool = True) -> str:
+    """Free text as the person meant it: every line break becomes "\\n" (one space if not `multiline`),
+    NUL and other control characters, bidi overrides and invisible characters go, the text is composed
+    (NFC, not NFKC: "，" and "１" stay as typed), and surrounding whitespace is trimmed.
+
+    The length is counted on the result, which is what the column holds: NFC can lengthen a text
+    (U+0344 becomes two characters), so a form's check of the typed text is not enough."""
+    text = _NEWLINES.sub("\n", value or "")
+    text = "".join(ch for ch in text if ch in "\n\t" or not _is_hidden(ch))
+    if not multiline:
+        text = _LINE_BREAKS.sub(" ", text)
+    text = unicodedata.normalize("NFC", text).strip()
     if max_length is not None and len(text) > max_length:
         raise ValidationError(_("At most %(max)d characters.") % {"max": max_length}, code="too_long")
     return text
+
+
+class CleanTextField(forms.CharField):
+    """A form's text field that hands on ``clean_text``'s result: ``required`` and ``max_length`` then
+    judge what will be saved, not what was typed (a title of zero-width spaces is empty). One line
+    unless the widget is a textarea."""
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return clean_text(text, multiline=isinstance(self.widget, forms.Textarea)) if text else text
+
+
+def validate_plausible_date(value: dt.date) -> None:
+    """Dates typed into forms lie between 1900 and 2100. Django accepts years 1 to 9999, where adding a
+    day or converting 0001-01-01 00:00 (Beijing) to UTC overflows: a 500 instead of a message."""
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not PLAUSIBLE_DATES[0] <= day <= PLAUSIBLE_DATES[1]:
+        raise ValidationError(
+            _("Enter a date between %(first)s and %(last)s.")
+            % {"first": PLAUSIBLE_DATES[0].year, "last": PLAUSIBLE_DATES[1].year},
+            code="date_range",
+        )
 
 
 def mask_phone(phone: str) -> str:

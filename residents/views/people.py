@@ -1,4 +1,5 @@
-"""Residents: the directory, a resident's page, create and edit, revealing a masked number."""
+"""Residents: the directory, a resident's page, create and edit, revealing a masked number, erasing a
+resident's personal data, exporting the roster."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -6,13 +7,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from community.lib.http import add_service_errors, client_ip, is_stale, paginate, querystring_without_page
 from residents import selectors, services
 from residents.choices import PersonalField
-from residents.forms import DirectorySearchForm, ResidentForm, RevealForm
-from residents.models import Enterprise
+from residents.forms import DirectorySearchForm, EraseForm, ExportForm, ResidentForm, RevealForm
+from residents.models import Enterprise, Resident
 
 
 @login_required
@@ -36,8 +38,24 @@ def resident_list(request: HttpRequest) -> HttpResponse:
 @permission_required("residents.view_resident", raise_exception=True)
 def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     resident = selectors.get_resident_for(request.user, pk)
-    context = {"resident": resident, "revealed": {}, "reveal_form": RevealForm()}
+    context = {
+        "resident": resident,
+        "revealed": {},
+        "reveal_form": RevealForm(),
+        "erasure": selectors.erasure_record(resident) if resident.erased_at else None,
+    }
     return render(request, "residents/resident_detail.html", context)
+
+
+def _refused_as_erased(request: HttpRequest, resident: Resident) -> HttpResponse:
+    """An erased resident's page, with the reason a change or a reveal was refused."""
+    messages.error(
+        request,
+        _("This resident's personal data was erased; the record can no longer be changed or revealed."),
+    )
+    if request.htmx:
+        return HttpResponseClientRedirect(resident.get_absolute_url())
+    return redirect(resident)
 
 
 def _form_kwargs(request: HttpRequest, community) -> dict:
@@ -76,6 +94,8 @@ def resident_create(request: HttpRequest) -> HttpResponse:
 @permission_required("residents.change_resident", raise_exception=True)
 def resident_update(request: HttpRequest, pk: int) -> HttpResponse:
     resident = selectors.get_resident_for(request.user, pk)
+    if resident.erased_at is not None:
+        return _refused_as_erased(request, resident)
     initial = {
         "version": resident.updated_at.isoformat(),
         "name": resident.name,
@@ -86,6 +106,9 @@ def resident_update(request: HttpRequest, pk: int) -> HttpResponse:
         "employer": resident.employer_id,
         "care_tags": list(resident.care_tags.all()),
         "notes": resident.notes,
+        "legal_basis": resident.legal_basis,
+        "consent_date": resident.consent_date,
+        "guardian_name": resident.guardian_name,
     }
     kwargs = _form_kwargs(request, resident.community)
     form = ResidentForm(request.POST or None, initial=initial, editing=resident, **kwargs)
@@ -102,6 +125,8 @@ def resident_update(request: HttpRequest, pk: int) -> HttpResponse:
             if is_stale(exc):  # somebody saved first: show them the latest version, lose nothing silently
                 messages.error(request, exc.messages[0])
                 return redirect("residents:resident_update", pk=pk)
+            if _is_erased(exc):  # erased while the form was open
+                return _refused_as_erased(request, resident)
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Resident %(name)s saved.") % {"name": resident.name})
@@ -118,6 +143,8 @@ def resident_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     resident = selectors.get_resident_for(request.user, pk)
     if field not in PersonalField.values:
         raise PermissionDenied
+    if resident.erased_at is not None:
+        return _refused_as_erased(request, resident)
     form = RevealForm(request.POST)
     value = None
     if form.is_valid():
@@ -139,11 +166,105 @@ def resident_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     return render(request, "residents/resident_detail.html", context, status=status)
 
 
+def _is_erased(exc: ValidationError) -> bool:
+    return not hasattr(exc, "error_dict") and any(e.code == "erased" for e in exc.error_list)
+
+
+@login_required
+@permission_required("residents.erase_resident", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def resident_erase(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what erasure does, and a form asking why. POST: erase (residents.services.resident_erase)."""
+    resident = selectors.get_resident_for(request.user, pk)
+    if resident.erased_at is not None:
+        messages.info(request, _("This resident's personal data is already erased."))
+        return redirect(resident)
+    form = EraseForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.resident_erase(actor=request.user, resident=resident, reason=form.cleaned_data["reason"])
+        except PermissionError:
+            raise PermissionDenied from None
+        except ValidationError as exc:
+            if _is_erased(exc):  # a second head erased first
+                return redirect(resident)
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The resident's personal data was erased."))
+            return redirect(resident)
+    status = 422 if request.method == "POST" else 200
+    return render(
+        request, "residents/resident_erase.html", {"resident": resident, "form": form}, status=status
+    )
+
+
+@login_required
+@permission_required("residents.export_personal_data", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def resident_export(request: HttpRequest) -> HttpResponse:
+    """GET: the directory's filters, how many residents they give, and a form asking why and how.
+    POST: the file (residents.services.personal_data_export logs it)."""
+    community = selectors.home_community_for(request.user)
+    if community is None:  # the roster is one community's; subdistrict staff and superusers have none
+        raise PermissionDenied
+    buildings = selectors.buildings_visible_to(request.user).filter(community=community)
+    can_unmask = request.user.has_perm("residents.reveal_personal_data")
+    if request.method == "POST":
+        form = ExportForm(request.POST, buildings=buildings, can_unmask=can_unmask)
+        if form.is_valid():
+            try:
+                _log, export = services.personal_data_export(
+                    actor=request.user,
+                    community=community,
+                    file_format=form.cleaned_data["file_format"],
+                    reason=form.cleaned_data["reason"],
+                    unmasked=form.cleaned_data.get("unmasked", False),
+                    text=form.cleaned_data["q"],
+                    building=form.cleaned_data["building"],
+                    tag=form.cleaned_data["tag"],
+                    ip_address=client_ip(request),
+                )
+            except PermissionError:
+                raise PermissionDenied from None
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                response = HttpResponse(export.content, content_type=export.content_type)
+                response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+                response["Cache-Control"] = "no-store"  # personal data: no copy in any cache
+                return response
+        filters = {key: form.cleaned_data.get(key) for key in ("q", "building", "tag")}
+    else:
+        search = DirectorySearchForm(request.GET, buildings=buildings)
+        filters = search.cleaned_data if search.is_valid() else {}
+        form = ExportForm(initial=filters, buildings=buildings, can_unmask=can_unmask)
+    count = selectors.export_roster(
+        request.user,
+        community,
+        text=filters.get("q") or "",
+        building_id=filters["building"].pk if filters.get("building") else None,
+        tag_id=filters["tag"].pk if filters.get("tag") else None,
+    ).count()
+    context = {"form": form, "filters": filters, "count": count, "community": community}
+    status = 422 if request.method == "POST" else 200
+    return render(request, "residents/resident_export.html", context, status=status)
+
+
 @login_required
 @permission_required("residents.view_personaldataaccess", raise_exception=True)
 def access_log(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "residents/access_log.html",
-        {"page": paginate(request, selectors.data_access_log(request.user))},
-    )
+    """Reveals and exports of personal data in the user's communities: two tabs, each paginated."""
+    tab = "exports" if request.GET.get("tab") == "exports" else "reveals"
+    if tab == "exports":
+        if not request.user.has_perm("residents.view_personaldataexport"):
+            raise PermissionDenied
+        log = selectors.data_export_log(request.user)
+    else:
+        log = selectors.data_access_log(request.user)
+    context = {
+        "tab": tab,
+        "page": paginate(request, log),
+        "query": f"tab={tab}",
+        "can_see_exports": request.user.has_perm("residents.view_personaldataexport"),
+    }
+    return render(request, "residents/access_log.html", context)

@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from community.lib.validators import clean_text
+from community.lib.validators import CleanTextField, validate_plausible_date
 
 
 def _date_input() -> forms.DateInput:
@@ -17,15 +17,17 @@ def _date_input() -> forms.DateInput:
 
 
 class LeaveForm(forms.Form):
-    starts_on = forms.DateField(label=_("From"), widget=_date_input())
-    ends_on = forms.DateField(label=_("Until (inclusive)"), widget=_date_input())
+    starts_on = forms.DateField(label=_("From"), widget=_date_input(), validators=[validate_plausible_date])
+    ends_on = forms.DateField(
+        label=_("Until (inclusive)"), widget=_date_input(), validators=[validate_plausible_date]
+    )
     cover = forms.ModelChoiceField(
         label=_("Covered by"),
         queryset=None,
         required=False,
         help_text=_("Empty: the desk spreads the work over colleagues of the same type."),
     )
-    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+    reason = CleanTextField(label=_("Reason"), max_length=200, required=False)
 
     def __init__(self, *args, covers=None, **kwargs):
         kwargs.setdefault("initial", {})
@@ -42,9 +44,6 @@ class LeaveForm(forms.Form):
             "reason",
             Submit("save", _("Record leave"), css_class="w-100"),
         )
-
-    def clean_reason(self) -> str:
-        return clean_text(self.cleaned_data["reason"], max_length=200)
 
     def clean(self) -> dict:
         data = super().clean()

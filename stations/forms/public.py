@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from community.lib.validators import clean_text
+from community.lib.validators import CleanTextField
 from stations.choices import Satisfaction
 from stations.models import Category
 from stations.selectors.requests import normalize_phone_tail, normalize_reference
@@ -64,12 +64,12 @@ class OwnRequestForm(forms.Form):
 
     submission_key = forms.UUIDField(widget=forms.HiddenInput)
     category = forms.TypedChoiceField(label=_("What is it about?"), coerce=int, choices=())
-    title = forms.CharField(
+    title = CleanTextField(
         label=_("In a few words"),
         max_length=120,
         widget=forms.TextInput(attrs={"placeholder": _("e.g. The corridor light is broken")}),
     )
-    description = forms.CharField(
+    description = CleanTextField(
         label=_("Details"),
         required=False,
         max_length=5000,
@@ -101,12 +101,6 @@ class OwnRequestForm(forms.Form):
             raise ValidationError(_("Choose a category."), code="category")
         return category
 
-    def clean_title(self) -> str:
-        return clean_text(self.cleaned_data["title"])
-
-    def clean_description(self) -> str:
-        return clean_text(self.cleaned_data["description"])
-
 
 class OwnRatingForm(forms.Form):
     """The follow-up (回访) as the requester answers it."""
@@ -122,7 +116,7 @@ class OwnRatingForm(forms.Form):
         choices=Satisfaction.choices,
         widget=forms.RadioSelect,
     )
-    comment = forms.CharField(
+    comment = CleanTextField(
         label=_("Comment (optional)"),
         required=False,
         max_length=5000,
@@ -143,9 +137,6 @@ class OwnRatingForm(forms.Form):
 
     def clean_solved(self) -> bool:
         return self.cleaned_data["solved"] == "yes"
-
-    def clean_comment(self) -> str:
-        return clean_text(self.cleaned_data["comment"])
 
 
 class TrackForm(forms.Form):

@@ -5,7 +5,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from community.lib.validators import clean_text, normalize_name, normalize_phone
+from community.lib.validators import (
+    CleanTextField,
+    normalize_name,
+    normalize_phone,
+    validate_plausible_date,
+)
 from stations.choices import PROACTIVE_CHANNELS, Channel, Satisfaction, Urgency
 from stations.models import Category
 from stations.workflow import TRANSITION_ACTIONS
@@ -77,10 +82,13 @@ class RequestIntakeForm(forms.Form):
         help_text=_("Only needed when nobody from the registry is chosen."),
     )
     category = forms.TypedChoiceField(label=_("Category"), coerce=int)
-    title = forms.CharField(
-        label=_("Title"), max_length=120, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    title = CleanTextField(
+        label=_("Title"),
+        max_length=120,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": _("Say in a few words what the request is about.")},
     )
-    description = forms.CharField(
+    description = CleanTextField(
         label=_("Description"), required=False, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 3})
     )
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.WALK_IN)
@@ -108,15 +116,6 @@ class RequestIntakeForm(forms.Form):
         if category is None:
             raise ValidationError(_("Choose a category of this community."), code="invalid_choice")
         return category
-
-    def clean_title(self) -> str:
-        title = clean_text(self.cleaned_data["title"])
-        if not title:
-            raise ValidationError(_("Say in a few words what the request is about."), code="required")
-        return title
-
-    def clean_description(self) -> str:
-        return clean_text(self.cleaned_data["description"])
 
     def clean_contact_name(self) -> str:
         value = self.cleaned_data["contact_name"]
@@ -160,14 +159,14 @@ class ActionForm(forms.Form):
 
 class TransitionForm(ActionForm):
     to_status = forms.ChoiceField(choices=[(s, s) for s in sorted(set(TRANSITION_ACTIONS.values()))])
-    note = forms.CharField(
+    note = CleanTextField(
         label=_("Note"), required=False, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class AssignForm(ActionForm):
     assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=None)
-    note = forms.CharField(label=_("Note"), required=False, max_length=TEXT_MAX)
+    note = CleanTextField(label=_("Note"), required=False, max_length=TEXT_MAX)
 
     def __init__(self, *args, workers, **kwargs):
         super().__init__(*args, **kwargs)
@@ -178,20 +177,21 @@ class AssignForm(ActionForm):
 
 
 class UrgeForm(ActionForm):
-    note = forms.CharField(label=_("Note"), required=False, max_length=TEXT_MAX)
+    note = CleanTextField(label=_("Note"), required=False, max_length=TEXT_MAX)
 
 
 class ExtensionForm(ActionForm):
     new_due_at = forms.DateTimeField(
         label=_("New deadline"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        validators=[validate_plausible_date],
     )
-    reason = forms.CharField(label=_("Reason"), max_length=300)
+    reason = CleanTextField(label=_("Reason"), max_length=300)
 
 
 class ExtensionDecideForm(ActionForm):
     decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
-    note = forms.CharField(label=_("Note"), required=False, max_length=TEXT_MAX)
+    note = CleanTextField(label=_("Note"), required=False, max_length=TEXT_MAX)
 
 
 class CallbackForm(ActionForm):
@@ -202,20 +202,19 @@ class CallbackForm(ActionForm):
         widget=forms.RadioSelect,
     )
     satisfaction = forms.ChoiceField(label=_("Satisfaction"), choices=Satisfaction.choices)
-    comment = forms.CharField(
+    comment = CleanTextField(
         label=_("Comment"), required=False, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class NoteForm(forms.Form):
-    body = forms.CharField(label=_("Note"), max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 3}))
+    body = CleanTextField(
+        label=_("Note"),
+        max_length=TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write the note.")},
+    )
     is_public = forms.BooleanField(label=_("Show to the requester"), required=False)
-
-    def clean_body(self) -> str:
-        body = clean_text(self.cleaned_data["body"])
-        if not body:
-            raise ValidationError(_("Write the note."), code="required")
-        return body
 
 
 class PhotoForm(forms.Form):

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from community.lib.validators import clean_text
+from community.lib.validators import CleanTextField, validate_plausible_date
 from residents.models import Resident
 from stations.models import Space
 
@@ -28,6 +28,7 @@ def _datetime_field(label: str) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        validators=[validate_plausible_date],
     )
 
 
@@ -52,7 +53,10 @@ class ScheduleFilterForm(forms.Form):
     """?date=YYYY-MM-DD&space=<id> of the day's schedule; anything invalid falls back to today / all."""
 
     date = forms.DateField(
-        label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("Day"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_plausible_date],
     )
     space = forms.ModelChoiceField(
         label=_("Space"), queryset=None, required=False, empty_label=_("All spaces")
@@ -82,7 +86,7 @@ class AttendanceForm(forms.Form):
 class SpaceBlockForm(forms.Form):
     starts_at = _datetime_field(_("From"))
     ends_at = _datetime_field(_("Until"))
-    reason = forms.CharField(
+    reason = CleanTextField(
         label=_("Reason"),
         max_length=200,
         widget=forms.TextInput(attrs={"placeholder": _("e.g. floor repair, community event")}),
@@ -101,9 +105,6 @@ class SpaceBlockForm(forms.Form):
             "reason",
         )
 
-    def clean_reason(self) -> str:
-        return clean_text(self.cleaned_data["reason"], max_length=200)
-
     def clean(self) -> dict:
         data = super().clean()
         _check_range(self, data)
@@ -111,15 +112,15 @@ class SpaceBlockForm(forms.Form):
 
 
 class CourseForm(forms.Form):
-    title = forms.CharField(
+    title = CleanTextField(
         label=_("Title"),
         max_length=80,
         widget=forms.TextInput(attrs={"placeholder": _("e.g. Yoga for beginners")}),
     )
-    description = forms.CharField(
-        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    description = CleanTextField(
+        label=_("Description"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
-    teacher = forms.CharField(label=_("Teacher"), max_length=64, required=False)
+    teacher = CleanTextField(label=_("Teacher"), max_length=64, required=False)
     space = forms.ModelChoiceField(label=_("Space"), queryset=None)
     capacity = forms.IntegerField(label=_("Places"), min_value=1, max_value=1000)
     open_to_residents = forms.BooleanField(label=_("Residents may enrol"), required=False, initial=True)
@@ -147,15 +148,6 @@ class CourseForm(forms.Form):
             "open_to_residents",
             "open_to_enterprise_staff",
         )
-
-    def clean_title(self) -> str:
-        return clean_text(self.cleaned_data["title"], max_length=80)
-
-    def clean_teacher(self) -> str:
-        return clean_text(self.cleaned_data["teacher"], max_length=64)
-
-    def clean_description(self) -> str:
-        return clean_text(self.cleaned_data["description"], max_length=5000)
 
     def clean(self) -> dict:
         data = super().clean()

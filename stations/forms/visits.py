@@ -11,7 +11,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from community.lib.validators import clean_text
+from community.lib.validators import CleanTextField, validate_plausible_date
 from stations.choices import Urgency
 from stations.models import Category
 
@@ -71,21 +71,23 @@ class VisitForm(forms.Form):
     submission_key = forms.UUIDField(widget=forms.HiddenInput)
     household = forms.ModelChoiceField(label=_("Household"), queryset=None)
     visited_at = forms.DateTimeField(
-        label=_("When"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        label=_("When"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        validators=[validate_plausible_date],
     )
-    met = forms.CharField(
+    met = CleanTextField(
         label=_("Who was met"),
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": _("e.g. 张焱 and her daughter")}),
     )
-    found = forms.CharField(
+    found = CleanTextField(
         label=_("What was found"),
         max_length=TEXT_MAX,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    action = forms.CharField(
+    action = CleanTextField(
         label=_("What was done"),
         max_length=TEXT_MAX,
         required=False,
@@ -113,27 +115,18 @@ class VisitForm(forms.Form):
             raise forms.ValidationError(_("A visit cannot be in the future."))
         return value
 
-    def clean_met(self) -> str:
-        return clean_text(self.cleaned_data["met"], max_length=200)
-
-    def clean_found(self) -> str:
-        return clean_text(self.cleaned_data["found"], max_length=TEXT_MAX)
-
-    def clean_action(self) -> str:
-        return clean_text(self.cleaned_data["action"], max_length=TEXT_MAX)
-
 
 class RaiseRequestForm(forms.Form):
     """One optional row of "raise requests from this visit": a row without a title is ignored."""
 
     category = CategoryField(label=_("Category"), required=False)
-    title = forms.CharField(
+    title = CleanTextField(
         label=_("Request"),
         max_length=TITLE_MAX,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": _("In a few words")}),
     )
-    description = forms.CharField(
+    description = CleanTextField(
         label=_("Details"), max_length=TEXT_MAX, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     urgency = forms.ChoiceField(
@@ -150,8 +143,8 @@ class RaiseRequestForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        data["title"] = clean_text(data.get("title") or "", max_length=TITLE_MAX)
-        data["description"] = clean_text(data.get("description") or "", max_length=TEXT_MAX)
+        data["title"] = data.get("title") or ""
+        data["description"] = data.get("description") or ""
         data["urgency"] = data.get("urgency") or Urgency.NORMAL
         if data["title"] and data.get("category") is None and "category" not in self.errors:
             self.add_error("category", _("Choose a category for this request."))
@@ -183,7 +176,8 @@ class VisitFilterForm(forms.Form):
     worker = forms.ChoiceField(
         label=_("Worker"), required=False, widget=forms.Select(attrs={"class": "form-select"})
     )
-    household = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # At most a 64-bit id: SQLite cannot compare a larger number (OverflowError), whatever the lookup.
+    household = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
 
     def __init__(self, *args, workers=(), me=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -246,10 +240,11 @@ class ResidentChoiceField(forms.ModelChoiceField):
 class ErrandForm(forms.Form):
     resident = ResidentChoiceField(label=_("For resident"), queryset=None)
     category = CategoryField(label=_("Category"))
-    title = forms.CharField(
+    title = CleanTextField(
         label=_("Errand"),
         max_length=TITLE_MAX,
         widget=forms.TextInput(attrs={"placeholder": _("e.g. fetch blood-pressure medicine")}),
+        error_messages={"required": _("Say what the errand is.")},
     )
     every_days = forms.IntegerField(
         label=_("Every (days)"),
@@ -258,14 +253,16 @@ class ErrandForm(forms.Form):
         initial=14,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
-    first_due_on = forms.DateField(label=_("First due on"), widget=_date_input())
+    first_due_on = forms.DateField(
+        label=_("First due on"), widget=_date_input(), validators=[validate_plausible_date]
+    )
     assignee = forms.ModelChoiceField(
         label=_("Usually done by"),
         queryset=None,
         required=False,
         help_text=_("Empty: routed like any request of this category."),
     )
-    description = forms.CharField(
+    description = CleanTextField(
         label=_("Details"), max_length=TEXT_MAX, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
@@ -293,15 +290,6 @@ class ErrandForm(forms.Form):
             "assignee",
             "description",
         )
-
-    def clean_title(self) -> str:
-        title = clean_text(self.cleaned_data["title"], max_length=TITLE_MAX)
-        if not title:
-            raise forms.ValidationError(_("Say what the errand is."))
-        return title
-
-    def clean_description(self) -> str:
-        return clean_text(self.cleaned_data["description"], max_length=TEXT_MAX)
 
     def clean_first_due_on(self) -> dt.date:
         value = self.cleaned_data["first_due_on"]

@@ -28,10 +28,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from community.lib.db import count_subquery
+from community.lib.validators import PLAUSIBLE_DATES
 from residents.models import Community, Resident
 from residents.selectors import communities_visible_to
 from stations.choices import ACTIVE_BOOKING_STATES, BookingKind, BookingStatus, EnrolmentStatus
-from stations.models import Booking, Course, Enrolment, Space
+from stations.models import Booking, Course, Enrolment, OpeningHours, Space
 
 STAFF_VIEW = "stations.view_space"
 CANCELLABLE = frozenset({BookingStatus.PENDING, BookingStatus.CONFIRMED})
@@ -130,6 +131,8 @@ def parse_local(value: str | None) -> dt.datetime | None:
         naive = dt.datetime.fromisoformat(value.strip())
     except ValueError:
         return None
+    if not PLAUSIBLE_DATES[0] <= naive.date() <= PLAUSIBLE_DATES[1]:
+        return None  # year 1 or 9999: converting to UTC or adding the booking's length overflows
     if naive.tzinfo is not None:
         return timezone.localtime(naive)
     return timezone.make_aware(naive.replace(second=0, microsecond=0))
@@ -170,6 +173,12 @@ class Cell:
     @property
     def start_param(self) -> str:
         return local_input(self.starts_at)
+
+    @property
+    def when(self) -> str:
+        """The start as the page says it ("2026-12-03 09:00"): strftime, not the date filter, which
+        costs ten times more and runs for every free cell of the week."""
+        return timezone.localtime(self.starts_at).strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass
@@ -246,10 +255,14 @@ def week_grid(space: Space, *, monday: dt.date, user, staff: bool, now: dt.datet
     rows = [Row(time=dt.time(m // 60, m % 60), cells=[]) for m in row_minutes]
     for day in days:
         seen: set[int] = set()
+        day_start = timezone.make_aware(dt.datetime.combine(day, dt.time()))
+        day_end = day_start + dt.timedelta(days=1)
+        # Each cell looks only at the day's bookings, not the week's.
+        todays = [b for b in bookings if b.starts_at < day_end and b.ends_at > day_start]
         for row, minute in zip(rows, row_minutes, strict=True):
             start = timezone.make_aware(dt.datetime.combine(day, row.time))
             end = start + dt.timedelta(minutes=step)
-            holder = next((b for b in bookings if b.starts_at < end and b.ends_at > start), None)
+            holder = next((b for b in todays if b.starts_at < end and b.ends_at > start), None)
             if holder is not None:
                 label, own = label_for(holder)
                 cell = Cell(
@@ -286,24 +299,32 @@ def _duration_label(minutes: int) -> str:
 
 def end_choices(space: Space, start: dt.datetime | None) -> list[tuple[str, str]]:
     """The end times to offer for a start: the space's grid from its shortest to its longest booking,
-    stopping at closing time and at the next booking (two queries). Without a start: nothing."""
+    stopping at closing time and at the next booking (one query). Without a start: nothing."""
     if start is None:
         return []
     local = timezone.localtime(start)
     step = space.slot_minutes
     first = -(-space.min_minutes // step) * step  # the shortest length on the grid
-    interval = (
-        space.opening_hours.filter(weekday=local.weekday(), opens__lte=local.time(), closes__gt=local.time())
+    closes = (
+        OpeningHours.objects.filter(
+            space=OuterRef("pk"), weekday=local.weekday(), opens__lte=local.time(), closes__gt=local.time()
+        )
         .order_by("-closes")
-        .first()
+        .values("closes")[:1]
     )
-    limit = timezone.make_aware(dt.datetime.combine(local.date(), interval.closes)) if interval else None
     following = (
-        Booking.objects.filter(space=space, status__in=ACTIVE_BOOKING_STATES, starts_at__gt=start)
+        Booking.objects.filter(space=OuterRef("pk"), status__in=ACTIVE_BOOKING_STATES, starts_at__gt=start)
         .order_by("starts_at")
-        .values_list("starts_at", flat=True)
-        .first()
+        .values("starts_at")[:1]
     )
+    bounds = (
+        Space.objects.filter(pk=space.pk)
+        .annotate(closes=Subquery(closes), following=Subquery(following))
+        .values("closes", "following")
+        .get()
+    )
+    closing, following = bounds["closes"], bounds["following"]
+    limit = timezone.make_aware(dt.datetime.combine(local.date(), closing)) if closing else None
     if following is not None and (limit is None or following < limit):
         limit = following
 
@@ -325,9 +346,10 @@ def end_choices(space: Space, start: dt.datetime | None) -> list[tuple[str, str]
 
 
 def residents_for_booking(space: Space) -> QuerySet[Resident]:
-    """Whom staff may book for: the residents (and enterprise employees) of the space's community."""
+    """Whom staff may book for: the residents (and enterprise employees) of the space's community,
+    not erased. Staff find them with the resident lookup; the form validates a picked id against this."""
     return (
-        Resident.objects.filter(community_id=space.community_id)
+        Resident.objects.filter(community_id=space.community_id, erased_at__isnull=True)
         .select_related("household__building", "employer")
         .order_by("name_pinyin", "pk")
     )

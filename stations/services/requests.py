@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,6 +16,7 @@ from community.lib.validators import clean_text, normalize_name, normalize_phone
 from community.lib.workdays import working_deadline
 from residents.models import Building, Community, Enterprise, Household, Resident
 from residents.selectors import communities_visible_to
+from stations import tasks
 from stations.choices import (
     Action,
     Channel,
@@ -30,7 +31,6 @@ from stations.choices import (
 from stations.models import (
     Category,
     Extension,
-    Notification,
     Rating,
     ReferenceCounter,
     RequestEvent,
@@ -54,11 +54,21 @@ def deadline(start: dt.datetime, limit: int, unit: str) -> dt.datetime:
 
 
 def _next_reference(community: Community, year: int) -> str:
-    counter, _created = ReferenceCounter.objects.get_or_create(community=community, year=year)
-    counter = ReferenceCounter.objects.select_for_update().get(pk=counter.pk)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"{community.code}-{year}-{counter.last:06d}"
+    """The next reference of the community's year. One statement takes the number and locks the
+    counter row until the transaction ends (UPDATE … RETURNING: PostgreSQL, SQLite ≥ 3.35), so
+    concurrent intakes queue here and a rolled-back intake gives its number back."""
+    qn = connection.ops.quote_name
+    sql = (
+        f"UPDATE {qn(ReferenceCounter._meta.db_table)} SET {qn('last')} = {qn('last')} + 1 "
+        f"WHERE {qn('community_id')} = %s AND {qn('year')} = %s RETURNING {qn('last')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [community.pk, year])
+        row = cursor.fetchone()
+    if row is None:  # the community's first request of the year: make its counter, then take from it
+        ReferenceCounter.objects.get_or_create(community=community, year=year)
+        return _next_reference(community, year)
+    return f"{community.code}-{year}-{row[0]:06d}"
 
 
 def _stale_error() -> ValidationError:
@@ -104,17 +114,12 @@ def _event(locked: ServiceRequest, kind: str, actor, now: dt.datetime, **fields)
 
 
 def _notify(event: RequestEvent, *workers: SocialWorker | None, exclude_user=None) -> None:
-    """After commit: an in-app notice for each worker concerned (never for the one who acted)."""
-    user_ids = {w.user_id for w in workers if w is not None} - {getattr(exclude_user, "pk", None)}
+    """After commit: an in-app notice for each worker concerned (never for the one who acted), sent
+    by a background task (stations.tasks.send_notifications; at once without a task worker)."""
+    user_ids = sorted({w.user_id for w in workers if w is not None} - {getattr(exclude_user, "pk", None)})
     if not user_ids:
         return
-
-    def send() -> None:
-        Notification.objects.bulk_create(
-            [Notification(user_id=uid, event_id=event.pk) for uid in user_ids], ignore_conflicts=True
-        )
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: tasks.send_notifications.enqueue(event_id=event.pk, user_ids=user_ids))
 
 
 def _check_in_community(community: Community, **objects) -> None:
@@ -129,7 +134,6 @@ def _check_in_community(community: Community, **objects) -> None:
         raise ValidationError(errors)
 
 
-@transaction.atomic
 def service_request_create(
     *,
     actor,
@@ -154,11 +158,11 @@ def service_request_create(
     assignee: SocialWorker | None = None,
 ) -> tuple[ServiceRequest, bool]:
     """Log a request and route it. Returns (request, created): the same submission key twice gives
-    the first request back, so a double tap or a resubmitted form creates one request."""
-    if submission_key is not None:
-        existing = ServiceRequest.objects.filter(submission_key=submission_key).first()
-        if existing is not None:
-            return existing, False
+    the first request back, so a double tap or a resubmitted form creates one request.
+
+    One transaction. The submission key is not looked up first: a second submission of a form runs
+    into the key's unique constraint, its whole transaction rolls back (the reference number it took
+    included, so numbers stay consecutive), and the first request is returned."""
     now = timezone.now()
     received_at = received_at or now
     errors: dict[str, str] = {}
@@ -210,58 +214,76 @@ def service_request_create(
     resolution_due = max(
         deadline(received_at, category.resolution_limit, category.resolution_unit), response_due
     )
-    if assignee is None:
-        assignee = routing.route(
-            community=community,
-            worker_type=category.worker_type,
-            building=building,
-            day=timezone.localdate(now),
-        )
-    service_request = ServiceRequest(
-        community=community,
-        channel=channel,
-        line=line or category.line,
-        category=category,
-        requester=requester,
-        requester_enterprise=requester_enterprise,
-        contact_name=contact_name,
-        contact_phone=contact_phone,
-        building=building,
-        household=household,
-        title=title,
-        description=description,
-        urgency=urgency,
-        assignee=assignee,
-        source_visit=source_visit,
-        errand=errand,
-        created_by=actor,
-        received_at=received_at,
-        response_due_at=response_due,
-        resolution_due_at=resolution_due,
-    )
-    if submission_key is not None:
-        service_request.submission_key = submission_key
     try:
-        # The number is taken inside the savepoint: when a racing twin wins, its rollback returns the
-        # number too, so references stay consecutive.
         with transaction.atomic():
+            if assignee is None:
+                assignee = routing.route(
+                    community=community,
+                    worker_type=category.worker_type,
+                    building=building,
+                    day=timezone.localdate(now),
+                )
+            service_request = ServiceRequest(
+                community=community,
+                channel=channel,
+                line=line or category.line,
+                category=category,
+                requester=requester,
+                requester_enterprise=requester_enterprise,
+                contact_name=contact_name,
+                contact_phone=contact_phone,
+                building=building,
+                household=household,
+                title=title,
+                description=description,
+                urgency=urgency,
+                assignee=assignee,
+                source_visit=source_visit,
+                errand=errand,
+                created_by=actor,
+                received_at=received_at,
+                response_due_at=response_due,
+                resolution_due_at=resolution_due,
+            )
+            if submission_key is not None:
+                service_request.submission_key = submission_key
+            # The history names the actor even without a web request (create_due_errands runs from cron).
+            service_request._history_user = actor
             service_request.reference = _next_reference(community, timezone.localtime(received_at).year)
             service_request.save()
+            events = [
+                RequestEvent(
+                    request=service_request,
+                    kind=EventKind.CREATED,
+                    actor=actor,
+                    at=now,
+                    new_status=Status.NEW,
+                    is_public=True,
+                )
+            ]
+            if assignee is not None:
+                events.append(
+                    RequestEvent(
+                        request=service_request,
+                        kind=EventKind.ASSIGNED,
+                        actor=actor,
+                        at=now,
+                        new_assignee=assignee,
+                    )
+                )
+            RequestEvent.objects.bulk_create(events)  # one INSERT for both
+            if assignee is not None:
+                _notify(events[1], assignee, exclude_user=actor)
+            for upload in photos:
+                _add_photo(service_request, actor, upload)
+            return service_request, True
     except IntegrityError:
-        # Two submissions of the same form raced: the other one won; hand back its request.
         existing = (
             ServiceRequest.objects.filter(submission_key=submission_key).first() if submission_key else None
         )
         if existing is None:
             raise
         return existing, False
-    _event(service_request, EventKind.CREATED, actor, now, new_status=Status.NEW, is_public=True)
-    if assignee is not None:
-        event = _event(service_request, EventKind.ASSIGNED, actor, now, new_assignee=assignee)
-        _notify(event, assignee, exclude_user=actor)
-    for upload in photos:
-        _add_photo(service_request, actor, upload)
-    return service_request, True
 
 
 @transaction.atomic

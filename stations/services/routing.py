@@ -66,13 +66,15 @@ def route(
 ) -> SocialWorker | None:
     day = day or timezone.localdate()
     if building is not None:
+        # Whether they are away comes with the worker: one query for the usual case, not two.
         responsible = (
             building.responsible_workers.filter(is_active=True, worker_type=worker_type, community=community)
+            .annotate(away=Exists(away_on(day)))
             .order_by("pk")
             .first()
         )
         if responsible is not None:
-            if not is_away(responsible, day):
+            if not responsible.away:
                 return responsible
             cover = cover_for(responsible, day)
             if cover is not None:

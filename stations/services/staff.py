@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 
 from community.lib.validators import clean_text
 from residents.selectors import communities_visible_to
+from stations import tasks
 from stations.choices import OPEN_STATES, EventKind
-from stations.models import Leave, Notification, RequestEvent, ServiceRequest, SocialWorker
+from stations.models import Leave, RequestEvent, ServiceRequest, SocialWorker
 from stations.services import routing
 
 
@@ -87,7 +88,7 @@ def hand_over_open_requests(*, worker: SocialWorker, actor=None, day: dt.date | 
             new_assignee=new,
         )
         transaction.on_commit(
-            lambda e=event, u=new.user_id: Notification.objects.get_or_create(user_id=u, event=e)
+            lambda e=event.pk, u=new.user_id: tasks.send_notifications.enqueue(event_id=e, user_ids=[u])
         )
         moved += 1
     return moved

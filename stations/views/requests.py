@@ -21,13 +21,8 @@ from django.views.decorators.http import require_POST
 
 from community.lib.http import add_service_errors, is_stale, paginate, querystring_without_page
 from community.lib.validators import nfkc
-from residents.models import Enterprise
-from residents.selectors import (
-    buildings_visible_to,
-    home_community_for,
-    resident_search,
-    residents_visible_to,
-)
+from residents.models import Enterprise, Resident
+from residents.selectors import buildings_visible_to
 from stations.choices import Action, Channel, RatingSource, Status
 from stations.filters import ServiceRequestFilter
 from stations.forms.requests import (
@@ -47,7 +42,6 @@ from stations.selectors.desk import worker_of
 from stations.services import requests as services
 from stations.workflow import allowed_actions
 
-LOOKUP_LIMIT = 8
 LIST_PAGE_SIZE = 25
 QUEUE_TABS = ("mine", "due_soon", "overdue", "shared")
 
@@ -60,14 +54,50 @@ VIEW = "stations.view_servicerequest"
 
 def _intake_community(request: HttpRequest):
     """Requests are logged for the worker's or head's own community; subdistrict staff have none."""
-    community = home_community_for(request.user)
+    community = selectors.intake_community(request.user)
     if community is None:
         raise PermissionDenied
     return community
 
 
-def _community_residents(request: HttpRequest, community):
-    return residents_visible_to(request.user).filter(community=community)
+def _community_residents(community):
+    """Whom a request can be logged for: the community's residents (not erased). The user's own
+    community, so no further scoping; validating a posted id reads one row with its address."""
+    return Resident.objects.filter(community=community, erased_at__isnull=True).select_related(
+        "household__building", "employer"
+    )
+
+
+def resident_lookup_response(
+    request: HttpRequest,
+    residents,
+    *,
+    field: str,
+    lookup_url: str,
+    param: str = "q",
+    care_tags: bool = True,
+) -> HttpResponse:
+    """The htmx answers of the resident lookup (stations/_resident_lookup.html), shared by the intake and
+    the staff booking forms: with ?pick=<id> the chosen person's block holding the hidden `field` input
+    (?pick= empty clears it), else up to 8 residents of `residents` matching ?<param>, masked phones.
+    `residents` is the scope: an id outside it is a 404."""
+    context = {"field": field, "lookup_url": lookup_url, "care_tags": care_tags}
+    if "pick" in request.GET:
+        pick = request.GET["pick"]
+        chosen = None
+        if pick:
+            scope = selectors.lookup_residents(residents, care_tags=care_tags)
+            chosen = scope.filter(pk=pick).first() if pick.isdigit() else None
+            if chosen is None:
+                raise Http404
+        return render(
+            request,
+            "stations/_resident_lookup.html#chosen",
+            {**context, "chosen": chosen, "clear_results": True},
+        )
+    text = nfkc(request.GET.get(param, ""))[:100]
+    context |= {"results": selectors.resident_matches(residents, text, care_tags=care_tags), "q": text}
+    return render(request, "stations/_resident_lookup.html#results", context)
 
 
 def _prefill(params) -> dict:
@@ -88,7 +118,7 @@ def _prefill(params) -> dict:
 @permission_required("stations.add_servicerequest", raise_exception=True)
 def request_create(request: HttpRequest) -> HttpResponse:
     community = _intake_community(request)
-    residents = _community_residents(request, community)
+    residents = _community_residents(community)
     kwargs = {
         "residents": residents,
         "enterprises": Enterprise.objects.filter(community=community).order_by("name"),
@@ -137,20 +167,12 @@ def resident_lookup(request: HttpRequest) -> HttpResponse:
     """htmx: residents of the worker's community matching what is typed (max 8, masked phones),
     or with ?pick=<id> the chosen-person block that fills the hidden requester field."""
     community = _intake_community(request)
-    residents = _community_residents(request, community)
-    if "pick" in request.GET:
-        pick = request.GET["pick"]
-        chosen = None
-        if pick:
-            chosen = residents.filter(pk=pick).first() if pick.isdigit() else None
-            if chosen is None:
-                raise Http404
-        return render(request, "stations/request_form.html#chosen", {"chosen": chosen, "clear_results": True})
-    text = nfkc(request.GET.get("q", ""))[:100]
-    results = (
-        list(resident_search(residents, text).order_by("name_pinyin", "pk")[:LOOKUP_LIMIT]) if text else []
+    return resident_lookup_response(
+        request,
+        _community_residents(community),
+        field="requester",
+        lookup_url=reverse("stations:resident_lookup"),
     )
-    return render(request, "stations/request_form.html#lookup_results", {"results": results, "q": text})
 
 
 # --- Lists -----------------------------------------------------------------------------------------

@@ -117,7 +117,7 @@ def today_schedule(request: HttpRequest) -> HttpResponse:
     space = None
     space_id = request.GET.get("space", "")
     if space_id:
-        if not space_id.isdigit():
+        if not (space_id.isascii() and space_id.isdigit()):  # "²".isdigit() is True, int("²") fails
             raise Http404
         space = selectors.get_staff_space_for(request.user, int(space_id))
     form = ScheduleFilterForm(request.GET or None, spaces=spaces)

@@ -29,6 +29,7 @@ from stations.forms.spaces import BookingForm, SeriesForm
 from stations.models import Booking, Space
 from stations.selectors import spaces as selectors
 from stations.services import spaces as services
+from stations.views.requests import resident_lookup_response
 
 FEED_PRODID = "-//OneDesk//Spaces//ZH"
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
@@ -58,11 +59,24 @@ def _safe_next(request: HttpRequest) -> str | None:
 
 def _booker(request: HttpRequest, space: Space) -> tuple[bool, Resident | None]:
     """(staff, own resident): staff book for anyone of the community, residents for themselves."""
-    staff = services.is_staff_for(request.user, space)
+    if services.is_staff_for(request.user, space):
+        return True, None
     resident = selectors.own_resident(request.user)
-    if not staff and resident is None:
+    if resident is None:
         raise PermissionDenied
-    return staff, resident
+    return False, resident
+
+
+def _resident_lookup(request: HttpRequest, space: Space) -> HttpResponse:
+    """htmx, staff only: the resident lookup of the booking form (the intake's, over the space's community)."""
+    return resident_lookup_response(
+        request,
+        selectors.residents_for_booking(space),
+        field="resident",
+        lookup_url=reverse("stations:booking_create", args=[space.pk]),
+        param="resident_q",
+        care_tags=False,  # whom a room is booked for, not their care needs
+    )
 
 
 def _is_taken(exc: ValidationError) -> bool:
@@ -114,9 +128,15 @@ def space_week(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def booking_create(request: HttpRequest, pk: int) -> HttpResponse:
     """The booking form (contract: GET ?start=<local datetime>; POST starts_at, ends_at, purpose,
-    attendees, submission_key, and for staff resident). A slot taken meanwhile re-shows the form."""
+    attendees, submission_key, and for staff resident (an id) or resident_q (text to look up)).
+    A slot taken meanwhile re-shows the form (409). For staff, GET ?resident_q= and ?pick= answer the
+    resident lookup (htmx)."""
     space = selectors.get_space_for(request.user, pk)
     staff, resident = _booker(request, space)
+    if request.method == "GET" and ("resident_q" in request.GET or "pick" in request.GET):
+        if not staff:
+            raise PermissionDenied  # residents never search the registry
+        return _resident_lookup(request, space)
     refresh_url = reverse("stations:booking_create", args=[space.pk])
     kwargs = {
         "space": space,
@@ -127,7 +147,7 @@ def booking_create(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         start = selectors.parse_local(request.POST.get("starts_at"))
-        form = BookingForm(request.POST, end_choices=selectors.end_choices(space, start), **kwargs)
+        form = BookingForm(request.POST, **kwargs)  # the end choices only if the form is shown again
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -154,6 +174,7 @@ def booking_create(request: HttpRequest, pk: int) -> HttpResponse:
                 if staff:
                     return redirect(_week_url(space, booking.starts_at))
                 return redirect("stations:own_bookings")
+        form.offer_ends(selectors.end_choices(space, start))
     else:
         start = selectors.parse_local(request.GET.get("start") or request.GET.get("starts_at"))
         start = start or selectors.next_slot(space, timezone.now())

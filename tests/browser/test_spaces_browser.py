@@ -175,3 +175,38 @@ def test_worker_approves_and_checks_in(page, live_server, spaces, login):
     current.refresh_from_db()
     assert current.status == BookingStatus.CHECKED_IN
     assert current.checked_in_at is not None
+
+
+def test_worker_books_for_a_walk_in_with_the_resident_lookup(page, live_server, spaces, login):
+    # A phone call: 王芳 wants the hall the day after tomorrow at 10:00. The form has no list of every
+    # resident; the worker types her name, picks her, changes her mind once, and books.
+    hall, wang = spaces["hall"], spaces["wang"]
+    day = timezone.localdate() + dt.timedelta(days=2)
+    page.set_viewport_size(PHONE)
+    login(page, "zhangyan_sg")
+    page.goto(f"{live_server.url}/spaces/{hall.pk}/book/?start={day:%Y-%m-%d}T10:00")
+    expect(page.locator("select[name=resident]")).to_have_count(0)
+
+    page.get_by_label(zh("Booking for"), exact=True).fill("王")
+    results = page.locator("#lookup-results")
+    expect(results.get_by_role("button")).to_have_count(1)
+    expect(results).to_contain_text(wang.masked_phone)
+    expect(results).not_to_contain_text(wang.phone)
+    results.get_by_role("button").click()
+    chosen = page.locator("#resident-chosen")
+    expect(chosen).to_contain_text("王芳")
+    expect(chosen.locator("input[name=resident]")).to_have_value(str(wang.pk))
+    expect(results.get_by_role("button")).to_have_count(0)  # the results are cleared
+    chosen.get_by_role("button", name=zh("Change")).click()
+    expect(chosen.locator("input[name=resident]")).to_have_count(0)
+    page.get_by_label(zh("Booking for"), exact=True).fill("张焱")
+    results.get_by_role("button").first.click()
+    page.get_by_label(zh("Booking for"), exact=True).fill("王芳")  # typed after picking: the pick wins
+    expect(chosen.locator("input[name=resident]")).to_have_value(str(spaces["zhang"].pk))
+    assert_no_horizontal_overflow(page, PHONE)
+
+    page.get_by_role("button", name=zh("Book"), exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("张焱")
+    booking = Booking.objects.get(space=hall)
+    assert (booking.resident, booking.booked_by) == (spaces["zhang"], spaces["worker"].user)
+    assert timezone.localtime(booking.starts_at).replace(tzinfo=None) == dt.datetime.combine(day, dt.time(10))

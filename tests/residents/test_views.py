@@ -153,6 +153,7 @@ class TestResidentWrites:
                 "id_number": id_number[:-1] + id_number[-1].lower(),
                 "household": household_a.pk,
                 "relation": "head",
+                "legal_basis": "statutory",
             },
         )
         resident = Resident.objects.get(name="阿依古丽·买买提")
@@ -171,6 +172,7 @@ class TestResidentWrites:
                 "phone": "12345",
                 "id_number": "110105195003150011",
                 "relation": "head",
+                "legal_basis": "statutory",
             },
         )
         assert response.status_code == 200
@@ -182,7 +184,13 @@ class TestResidentWrites:
         client = as_user(worker_a.user)
         response = client.post(
             reverse("residents:resident_create"),
-            {"name": "王五", "gender": "male", "household": household_b.pk, "relation": "head"},
+            {
+                "name": "王五",
+                "gender": "male",
+                "household": household_b.pk,
+                "relation": "head",
+                "legal_basis": "statutory",
+            },
         )
         assert "household" in response.context["form"].errors
         assert not Resident.objects.filter(name="王五").exists()
@@ -198,6 +206,7 @@ class TestResidentWrites:
                 "name": "张焱",
                 "gender": "female",
                 "relation": "head",
+                "legal_basis": "statutory",
                 "notes": "行动不便",
                 "household": resident_a.household_id,
             },
@@ -211,7 +220,13 @@ class TestResidentWrites:
         client = as_user(worker_a.user)
         stale = resident_a.updated_at.isoformat()
         url = reverse("residents:resident_update", args=[resident_a.pk])
-        data = {"name": "张焱", "gender": "female", "relation": "head", "household": resident_a.household_id}
+        data = {
+            "name": "张焱",
+            "gender": "female",
+            "relation": "head",
+            "household": resident_a.household_id,
+            "legal_basis": "statutory",
+        }
         assert client.post(url, {**data, "version": stale, "notes": "first"}).status_code == 302
         response = client.post(url, {**data, "version": stale, "notes": "second"}, follow=True)
         resident_a.refresh_from_db()
