@@ -39,7 +39,7 @@ from stations.choices import OPEN_STATES, PROACTIVE_CHANNELS, Satisfaction, Stat
 from stations.models import Rating
 
 SATISFIED = (Satisfaction.SATISFIED, Satisfaction.BASIC)
-_PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_PERIOD_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 @dataclass(frozen=True, order=True)
@@ -65,9 +65,11 @@ class Period:
         if not match:
             return None
         try:
-            return cls(int(match[1]), int(match[2]))
+            period = cls(int(match[1]), int(match[2]))
+            period.next()  # a period ends where the next one starts: December 2999 has no end
         except ValueError:
             return None
+        return period
 
     @property
     def key(self) -> str:

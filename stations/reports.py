@@ -17,19 +17,18 @@ import io
 from dataclasses import dataclass, field
 
 from django.utils import formats, timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from community.lib.spreadsheets import XLSX_TYPE as XLSX_TYPE  # the views read it from here
+from community.lib.spreadsheets import safe_cell
 from stations import rates
 from stations.choices import OPEN_STATES, Status, WorkerType
 from stations.models import SocialWorker
 from stations.rates import Period
 from stations.selectors import dashboard as selectors
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass
@@ -265,19 +264,10 @@ def _head(report: Report) -> list[list]:
     ]
 
 
-# A text cell starting with one of these is a formula to Excel, LibreOffice and openpyxl (CSV/formula
-# injection: a category or building named "=HYPERLINK(...)" would run when the report is opened).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _cell(value):
     if isinstance(value, float):
         return round(value, 1)
-    if isinstance(value, str | Promise):
-        value = str(value)
-        if value.startswith(FORMULA_STARTS):
-            return "'" + value  # shown as text, never evaluated
-    return value
+    return safe_cell(value)  # formula injection: text that would be evaluated is written as text
 
 
 def to_xlsx(report: Report) -> bytes:

@@ -22,6 +22,7 @@ from stations.models.spaces import (
     Space,
 )
 from stations.models.staff import Leave, SocialWorker, Station
+from stations.models.summary import SummaryDay, SummaryMonth, SummaryResolution
 from stations.models.visits import RecurringErrand, Visit
 
 __all__ = [
@@ -46,5 +47,8 @@ __all__ = [
     "ServiceRequest",
     "SocialWorker",
     "Station",
+    "SummaryDay",
+    "SummaryMonth",
+    "SummaryResolution",
     "Visit",
 ]

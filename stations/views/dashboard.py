@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from community.lib.routers import replica_reads
 from residents.selectors import communities_visible_to, get_community_for, home_community_for
 from stations import reports
 from stations.rates import Period
@@ -71,6 +72,7 @@ def _community_page(request: HttpRequest, community) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
+@replica_reads  # innermost: session and permissions come from the primary
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The user's own community; subdistrict staff (who have none) go to the roll-up."""
     community = home_community_for(request.user)
@@ -82,12 +84,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
+@replica_reads  # innermost: session and permissions come from the primary
 def community_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     return _community_page(request, get_community_for(request.user, pk))
 
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
+@replica_reads  # innermost: session and permissions come from the primary
 def subdistrict_dashboard(request: HttpRequest) -> HttpResponse:
     """The same figures over all the user's communities, with a table ranking them by each rate."""
     now = timezone.now()
@@ -145,6 +149,7 @@ def _report(request: HttpRequest, year: int, month: int) -> reports.Report:
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
+@replica_reads  # innermost: session and permissions come from the primary
 def monthly_report(request: HttpRequest, year: int, month: int) -> HttpResponse:
     report = _report(request, year, month)
     query = request.GET.urlencode()
@@ -161,6 +166,7 @@ def _filename(report: reports.Report, extension: str) -> str:
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
+@replica_reads  # innermost: session and permissions come from the primary
 def monthly_report_xlsx(request: HttpRequest, year: int, month: int) -> HttpResponse:
     report = _report(request, year, month)
     response = HttpResponse(reports.to_xlsx(report), content_type=reports.XLSX_TYPE)
@@ -170,6 +176,7 @@ def monthly_report_xlsx(request: HttpRequest, year: int, month: int) -> HttpResp
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
+@replica_reads  # innermost: session and permissions come from the primary
 def monthly_report_csv(request: HttpRequest, year: int, month: int) -> HttpResponse:
     report = _report(request, year, month)
     # With a byte-order mark, so Excel opens the Chinese text as UTF-8.

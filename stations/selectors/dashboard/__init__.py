@@ -4,13 +4,13 @@ counts), tables (trend, categories, workers, spaces…) and pages (whole dashboa
 from stations import rates
 from stations.selectors.dashboard.figures import LIVE_STATUSES, PERIOD_FIGURES, Figures, rate_tables
 from stations.selectors.dashboard.pages import community_dashboard, subdistrict_dashboard
+from stations.selectors.dashboard.spaces import spaces_section
 from stations.selectors.dashboard.tables import (
     assignee_at,
     category_figures,
     grouped_figures,
     open_at,
     resolution_times,
-    spaces_section,
 )
 
 __all__ = [

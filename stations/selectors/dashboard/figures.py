@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
+from django.db import connection, transaction
 from django.db.models import (
     Count,
+    Max,
     Q,
     QuerySet,
+    Sum,
 )
 
 from residents.models import Community
@@ -22,8 +26,9 @@ from stations.choices import (
     Status,
     WorkerType,
 )
-from stations.models import ServiceRequest
+from stations.models import ServiceRequest, SummaryMonth
 from stations.rates import Period
+from stations.services.summary import summary_supported
 
 TREND_WEEKS = 12
 TOP_CATEGORIES = 8
@@ -53,8 +58,17 @@ LIVE_STATUSES = (Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.RESOLVE
 
 
 def drill_query(**params) -> str:
-    """The request list's query string for a figure: ?rate=…&period=…&community=… (lists repeat the key)."""
-    return urlencode({k: v for k, v in params.items() if v not in (None, "", [])}, doseq=True)
+    """The request list's query string for a figure: ?rate=…&period=…&community=… (lists repeat the key).
+    The same string as urlencode(…, doseq=True), built directly: a page makes a few hundred of them."""
+    parts = []
+    for key, value in params.items():
+        if value in (None, "", []):
+            continue
+        if isinstance(value, list | tuple):
+            parts.extend(f"{key}={quote_plus(str(item))}" for item in value)
+        else:
+            parts.append(f"{key}={quote_plus(str(value))}")
+    return "&".join(parts)
 
 
 @dataclass
@@ -71,6 +85,19 @@ class Ratio:
         return rates.percent(self.num, self.den)
 
 
+class _LazyQueries(dict):
+    """figures.queries as templates read it: a mapping that builds a query string only when asked."""
+
+    def __init__(self, figures: Figures) -> None:
+        super().__init__()
+        self._figures = figures
+
+    def __missing__(self, key: str) -> str:
+        if key not in PERIOD_FIGURES:
+            raise KeyError(key)
+        return self._figures.query(key)
+
+
 @dataclass
 class Figures:
     """The period counts of one group (a community, a line, a worker type, or everything)."""
@@ -83,20 +110,27 @@ class Figures:
     pk: int | None = None
 
     def query(self, key: str) -> str:
-        return drill_query(rate=key, period=self.period.key, **self.scope)
+        # Built once per figure: a page reads the same links several times (cards, tables, charts).
+        cache = self.__dict__.setdefault("_queries", {})
+        if key not in cache:
+            cache[key] = drill_query(rate=key, period=self.period.key, **self.scope)
+        return cache[key]
 
     @property
     def queries(self) -> dict[str, str]:
         """The drill-down query string of each count, for templates: figures.queries.received."""
-        return {key: self.query(key) for key in PERIOD_FIGURES}
+        return _LazyQueries(self)
 
     def ratio(self, rate: str) -> Ratio:
-        return Ratio(
-            self.counts.get(f"{rate}_num", 0),
-            self.counts.get(f"{rate}_den", 0),
-            self.query(f"{rate}_num"),
-            self.query(f"{rate}_den"),
-        )
+        cache = self.__dict__.setdefault("_ratios", {})
+        if rate not in cache:
+            cache[rate] = Ratio(
+                self.counts.get(f"{rate}_num", 0),
+                self.counts.get(f"{rate}_den", 0),
+                self.query(f"{rate}_num"),
+                self.query(f"{rate}_den"),
+            )
+        return cache[rate]
 
     def __getitem__(self, key: str):
         # Templates: figures.response → Ratio; figures.received → count.
@@ -171,18 +205,96 @@ def _in_periods(queryset: QuerySet[ServiceRequest], *periods: Period) -> QuerySe
     )
 
 
-# --- The three rates: this period and the last, by community × line × worker type ------------------------
+# --- The three rates: this period and the last, by community × line × category ----------------------------
+
+# What the period rows are grouped by: a community's line × category, with what the pages group them by
+# (the category's worker type: who the matter is for; its name and parent's name, for the subdistrict).
+ROW_KEYS = (
+    "community",
+    "line",
+    "category",
+    "category__worker_type",
+    "category__name",
+    "category__parent__name",
+)
 
 
-def period_counts(communities, period: Period, now: dt.datetime) -> list[dict]:
-    """One grouped query: for this period (prefix "cur__") and the last ("prev__") every figure of
-    PERIOD_FIGURES, per community × station line × worker type (the category's: who the matter is for)."""
+def period_rows(communities, period: Period, now: dt.datetime) -> list[dict]:
+    """For this period (prefix "cur__") and the last ("prev__") every figure of PERIOD_FIGURES, per community
+    × station line × category: one query. On PostgreSQL from the summary (stations.models.summary), else —
+    or when the summary cannot answer for this cut-off, see `_summary_rows` — counted live."""
+    if summary_supported():
+        rows = _summary_rows(communities, period, now)
+        if rows is not None:
+            return rows
+    return live_period_rows(communities, period, now)
+
+
+def live_period_rows(communities, period: Period, now: dt.datetime) -> list[dict]:
+    """`period_rows` counted over the requests (rates.figure_q), in one grouped query."""
     previous = period.previous()
-    return list(
-        _in_periods(_requests_of(communities), previous, period)
-        .values("community", "line", "category__worker_type")
-        .annotate(**_figure_counts(period, now, "cur__"), **_figure_counts(previous, now, "prev__"))
+    with without_jit():
+        return list(
+            _in_periods(_requests_of(communities), previous, period)
+            .values(*ROW_KEYS)
+            .annotate(**_figure_counts(period, now, "cur__"), **_figure_counts(previous, now, "prev__"))
+        )
+
+
+@contextmanager
+def without_jit():
+    """PostgreSQL: no JIT compilation for the statements inside (one more query). The period figures' SQL
+    carries the follow-up-history subqueries, whose estimated cost is far above what they cost (they run
+    only for the few requests answered after the cut-off); past jit_above_cost PostgreSQL compiles the
+    query with LLVM first, which takes 100 ms to 2 s — far longer than counting a month of requests."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+def _summary_rows(communities, period: Period, now: dt.datetime) -> list[dict] | None:
+    """`period_rows` from SummaryMonth: the settled rows and the steps before each period's cut-off. None when
+    a settled row of a running period was written after the cut-off (a write that raced the page, or a
+    cut-off in the past): its steps up to that write are all in it, so it cannot answer for this cut-off."""
+    periods = {"cur__": period, "prev__": period.previous()}
+    which = Q()
+    open_months = []
+    for p in periods.values():
+        cutoff = p.cutoff(now)
+        if cutoff < p.end:  # running: steps after the cut-off are still to come
+            which |= Q(period=p.first_day) & (Q(at__isnull=True) | Q(at__lt=cutoff))
+            open_months.append((p.first_day, cutoff))
+        else:  # over: every step before its end is stored, and none after it
+            which |= Q(period=p.first_day)
+    settled = {
+        f"settled_{i}": Max("settled_until", filter=Q(at__isnull=True, period=first_day))
+        for i, (first_day, _cutoff) in enumerate(open_months)
+    }
+    sums = {
+        f"{name}{figure}": Sum(figure, filter=Q(period=p.first_day))
+        for name, p in periods.items()
+        for figure in PERIOD_FIGURES
+    }
+    rows = list(
+        SummaryMonth.objects.filter(community__in=communities)
+        .filter(which)
+        .order_by()
+        .values(*ROW_KEYS)
+        .annotate(**sums, **settled)
     )
+    for row in rows:
+        for i, (_first_day, cutoff) in enumerate(open_months):
+            written = row.pop(f"settled_{i}")
+            if written is not None and written >= cutoff:
+                return None
+        for key in sums:
+            if row[key] is None:  # no row of that month for this key
+                row[key] = 0
+    return rows
 
 
 @dataclass
@@ -198,9 +310,17 @@ class RateTables:
 
 
 def rate_tables(
-    communities, period: Period, now: dt.datetime, *, community: Community | None = None
+    communities,
+    period: Period,
+    now: dt.datetime,
+    *,
+    community: Community | None = None,
+    rows: list[dict] | None = None,
 ) -> RateTables:
-    rows = period_counts(communities, period, now)
+    """The period's figures in total, by line, by worker type and by community, and last period's: added up
+    from `period_rows` (pass ``rows`` when the page has them already)."""
+    if rows is None:
+        rows = period_rows(communities, period, now)
     previous = period.previous()
     scope = {"community": community.pk} if community is not None else {}
 
@@ -241,10 +361,10 @@ def rate_tables(
 # --- Now: open requests by status, overdue, due soon ----------------------------------------------------
 
 
-def live_counts(communities, now: dt.datetime) -> dict[int, dict[str, int]]:
-    """Per community: open requests by status, overdue, due within 24 h, waiting for the follow-up.
-    One query over the rows that are not closed (the partial index sr_open_comm_due_idx)."""
-    rows = (
+def live_counts_queryset(communities, now: dt.datetime) -> QuerySet:
+    """Per community: open requests by status, overdue, due within 24 h, waiting for the follow-up. One
+    grouped query over the rows that are not closed (the partial index sr_open_comm_due_idx)."""
+    return (
         _requests_of(communities)
         .exclude(status__in=sorted(CLOSED_STATES))
         .values("community")
@@ -254,7 +374,14 @@ def live_counts(communities, now: dt.datetime) -> dict[int, dict[str, int]]:
             due_soon=Count("pk", filter=rates.due_soon(Period.containing(now), now)),
         )
     )
-    return {row.pop("community"): row for row in rows}
+
+
+def live_rows(queryset: QuerySet) -> dict[int, dict[str, int]]:
+    return {row.pop("community"): row for row in queryset}
+
+
+def live_counts(communities, now: dt.datetime) -> dict[int, dict[str, int]]:
+    return live_rows(live_counts_queryset(communities, now))
 
 
 def live_total(per_community: dict[int, dict[str, int]]) -> dict[str, int]:

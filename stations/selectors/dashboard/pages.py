@@ -2,15 +2,23 @@
 
 Reads of the dashboards and the monthly report.
 
-Every figure is an aggregate query (``Count`` with ``filter=``) over one community's (or one
-subdistrict's) requests in a ``received_at`` range, so a page costs a constant number of queries however
-many requests there are: the sets counted come from stations.rates, the same sets the drill-down links
-open. Python only adds up the handful of grouped rows the database returns (lines × worker types ×
-communities), never loops over requests — except the median on SQLite, see `resolution_times`.
+Every figure is an aggregate, so a page costs a constant number of queries however many requests there
+are (at most 15 with the session and permission lookups; tests pin it for 10 and 1,000 requests). The sets
+counted come from stations.rates, the same sets the drill-down links open. On PostgreSQL the period
+figures, the weekly trend and the resolutions are read from the summary tables the triggers keep
+(stations.models.summary, stations.services.summary) — sums over a few hundred rows instead of counting a
+month of requests — and are exactly the live counts (tests compare them); elsewhere, or when the summary
+cannot answer for a cut-off, they are counted live over the requests. Python only adds up grouped rows
+(communities × lines × categories, days, spaces), never loops over requests — except the median on SQLite,
+see `resolution_times`.
 
 Figures about a period are taken as they stood at its cut-off (stations.rates.Period.cutoff), so the
 report of a past month reads what happened in that month: who was assigned and which status a request
 had at the month's end come from the timeline (RequestEvent), not from today's row.
+
+Queries of the community dashboard on PostgreSQL: period rows (both months, every line and category), the
+trend, the workers and their resolutions (two), the "now" figures with care, the building × category
+matrix, the latest comments, the spaces — eight. The subdistrict view: period rows, "now", trend, spaces.
 """
 
 from __future__ import annotations
@@ -31,16 +39,16 @@ from stations.selectors.dashboard.figures import (
     TOP_CATEGORIES,
     Figures,
     drill_query,
-    live_counts,
     live_total,
+    period_rows,
     rate_tables,
 )
+from stations.selectors.dashboard.spaces import spaces_section
 from stations.selectors.dashboard.tables import (
     building_category_matrix,
-    care_overdue_counts,
     category_figures,
     latest_comments,
-    spaces_section,
+    now_counts,
     weekly_trend,
     worker_table,
 )
@@ -106,11 +114,13 @@ def community_dashboard(user, community: Community, period: Period, now: dt.date
     """Everything on a community's dashboard, in a constant number of queries."""
     cutoff = period.cutoff(now)
     scope = {"community": community.pk}
-    tables = rate_tables([community], period, now, community=community)
-    categories = category_figures([community], period, now)
+    rows = period_rows([community], period, now)
+    tables = rate_tables([community], period, now, community=community, rows=rows)
+    categories = category_figures([community], period, now, rows=rows)
     trend = weekly_trend([community], cutoff)
     workers = worker_table(community, period, now)
-    live = live_total(live_counts([community], now))
+    live_by_community, care = now_counts(user, [community], now)
+    live = live_total(live_by_community)
     spaces = spaces_section([community], period, now)
     return {
         "community": community,
@@ -124,7 +134,7 @@ def community_dashboard(user, community: Community, period: Period, now: dt.date
         "categories": categories[:TOP_CATEGORIES],
         "matrix": building_category_matrix(community, period, now),
         "workers": workers,
-        "care_overdue": care_overdue_counts(user, [community]).get(community.pk, 0),
+        "care_overdue": care.get(community.pk, 0),
         "comments": latest_comments([community], cutoff),
         "spaces": spaces,
         "charts": {
@@ -158,10 +168,10 @@ def subdistrict_dashboard(
     """The same figures over several communities: totals are the sums of the communities' figures."""
     communities = list(communities)
     cutoff = period.cutoff(now)
-    tables = rate_tables(communities, period, now)
-    live = live_counts(communities, now)
-    care = care_overdue_counts(user, communities)
-    categories = category_figures(communities, period, now, by_name=True)
+    rows = period_rows(communities, period, now)
+    tables = rate_tables(communities, period, now, rows=rows)
+    live, care = now_counts(user, communities, now)
+    categories = category_figures(communities, period, now, by_name=True, rows=rows)
     trend = weekly_trend(communities, cutoff)
     spaces = spaces_section(communities, period, now)
     empty = dict.fromkeys(PERIOD_FIGURES, 0)

@@ -1,4 +1,4 @@
-"""The dashboard's tables: trend, categories, building × category, workers, open requests, care, comments, spaces."""
+"""The dashboard's tables: trend, categories, building × category, workers, the "now" counts with care, comments (the spaces are in spaces.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import (
     Aggregate,
-    BooleanField,
     Case,
     CharField,
     Count,
@@ -18,25 +16,33 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    Func,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     Subquery,
+    Sum,
     When,
 )
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from community.lib.db import count_subquery
-from residents.models import Community, Resident
+from residents.models import Community
 from stations import rates
 from stations.choices import (
     OPEN_STATES,
     EventKind,
     Status,
 )
-from stations.models import Rating, RequestEvent, ServiceRequest, SocialWorker
+from stations.models import (
+    Rating,
+    RequestEvent,
+    ServiceRequest,
+    SocialWorker,
+    SummaryDay,
+    SummaryResolution,
+)
 from stations.rates import Period
 from stations.selectors.dashboard.figures import (
     LATEST_COMMENTS,
@@ -51,10 +57,14 @@ from stations.selectors.dashboard.figures import (
     _in_periods,
     _requests_of,
     drill_query,
+    live_counts_queryset,
+    live_rows,
+    period_rows,
+    without_jit,
 )
 from stations.selectors.desk import on_leave_today
-from stations.selectors.space_admin import area_summary, space_utilisation, utilisation_total
 from stations.selectors.visits import visits_overdue
+from stations.services.summary import summary_supported
 
 
 def _week_key(value) -> dt.date:
@@ -63,12 +73,62 @@ def _week_key(value) -> dt.date:
     return value
 
 
-def weekly_trend(communities, cutoff: dt.datetime, weeks: int = TREND_WEEKS) -> list[dict]:
-    """Received and resolved (办结) per week for the `weeks` weeks up to the cut-off: two grouped queries.
-    Resolved counts requests with a "resolved" status event that week (reqevent_resolved_at_idx)."""
+def _trend_window(cutoff: dt.datetime, weeks: int) -> tuple[dt.date, dt.datetime, list[dt.date]]:
     last_day = timezone.localtime(cutoff - dt.timedelta(microseconds=1)).date()
     first_monday = last_day - dt.timedelta(days=last_day.weekday()) - dt.timedelta(weeks=weeks - 1)
     low = timezone.make_aware(dt.datetime.combine(first_monday, dt.time.min))
+    return first_monday, low, [first_monday + dt.timedelta(weeks=i) for i in range(weeks)]
+
+
+def weekly_trend(communities, cutoff: dt.datetime, weeks: int = TREND_WEEKS) -> list[dict]:
+    """Received and resolved (办结) per week for the `weeks` weeks up to the cut-off. Resolved counts the
+    requests with a "resolved" status event that week (once each). One query over SummaryDay on PostgreSQL,
+    else two grouped queries (`live_weekly_trend`)."""
+    first_monday, _low, mondays = _trend_window(cutoff, weeks)
+    got = _summary_trend(communities, cutoff, first_monday) if summary_supported() else None
+    if got is None:
+        return live_weekly_trend(communities, cutoff, weeks)
+    received, resolved = got
+    return [
+        {"week": monday, "received": received.get(monday, 0), "resolved": resolved.get(monday, 0)}
+        for monday in mondays
+    ]
+
+
+def _summary_trend(communities, cutoff: dt.datetime, first_monday: dt.date) -> tuple[dict, dict] | None:
+    """Per week: the days before the cut-off's day, and of its own day the settled row and the steps before
+    the cut-off. None when that settled row was written after the cut-off (see _summary_rows)."""
+    local = timezone.localtime(cutoff)
+    cut_day = local.date()
+    days = Q(day__gte=first_monday, day__lt=cut_day)
+    partial = local.time() != dt.time.min  # a cut-off at midnight takes whole days only
+    if partial:
+        days |= Q(day=cut_day) & (Q(at__isnull=True) | Q(at__lt=cutoff))
+    rows = (
+        SummaryDay.objects.filter(community__in=communities)
+        .filter(days)
+        .order_by()
+        .values("day")
+        .annotate(
+            received=Sum("received"),
+            resolved=Sum("resolved"),
+            settled=Max("settled_until", filter=Q(day=cut_day, at__isnull=True)),
+        )
+    )
+    received: dict[dt.date, int] = defaultdict(int)
+    resolved: dict[dt.date, int] = defaultdict(int)
+    for row in rows:
+        if row["settled"] is not None and row["settled"] >= cutoff:
+            return None
+        monday = row["day"] - dt.timedelta(days=row["day"].weekday())
+        received[monday] += row["received"]
+        resolved[monday] += row["resolved"]
+    return received, resolved
+
+
+def live_weekly_trend(communities, cutoff: dt.datetime, weeks: int = TREND_WEEKS) -> list[dict]:
+    """`weekly_trend` counted over the requests and their events: two grouped queries."""
+    first_monday, low, mondays = _trend_window(cutoff, weeks)
     received = (
         _requests_of(communities)
         .filter(received_at__gte=low, received_at__lt=cutoff)
@@ -91,7 +151,6 @@ def weekly_trend(communities, cutoff: dt.datetime, weeks: int = TREND_WEEKS) -> 
     )
     got_received = {_week_key(row["week"]): row["n"] for row in received}
     got_resolved = {_week_key(row["week"]): row["n"] for row in resolved}
-    mondays = [first_monday + dt.timedelta(weeks=i) for i in range(weeks)]
     return [
         {"week": monday, "received": got_received.get(monday, 0), "resolved": got_resolved.get(monday, 0)}
         for monday in mondays
@@ -108,37 +167,44 @@ def grouped_figures(
     queryset = _in_periods(_requests_of(communities), period)
     if annotations:
         queryset = queryset.annotate(**annotations)
-    return list(queryset.values(*group_by).annotate(**_figure_counts(period, now)))
+    with without_jit():
+        return list(queryset.values(*group_by).annotate(**_figure_counts(period, now)))
 
 
 def category_figures(
-    communities, period: Period, now: dt.datetime, *, by_name: bool = False
+    communities, period: Period, now: dt.datetime, *, by_name: bool = False, rows: list[dict] | None = None
 ) -> list[Figures]:
-    """Per category, most received first. Across communities (a subdistrict) categories are matched by
-    name, since each community has its own tree."""
-    group = (
-        ("category__parent__name", "category__name")
-        if by_name
-        else ("category", "category__parent__name", "category__name")
-    )
-    rows = grouped_figures(communities, period, now, *group)
-    rows.sort(key=lambda r: (-r["received"], r["category__parent__name"] or "", r["category__name"]))
-    result = []
+    """Per category, most received first: added up from `period_rows` (pass ``rows`` when the page has them).
+    Across communities (a subdistrict) categories are matched by name, since each community has its own
+    tree."""
+    if rows is None:
+        rows = period_rows(communities, period, now)
+    groups: dict[tuple, dict] = {}
     for row in rows:
-        if not (row["received"] or row["cancelled"]):
-            continue
-        scope = {} if by_name else {"category": row["category"]}
-        result.append(
-            Figures(
-                {k: row[k] for k in PERIOD_FIGURES},
-                period,
-                scope,
-                name=row["category__name"],
-                parent=row["category__parent__name"] or "",
-                pk=row.get("category"),
-            )
+        key = (row["category__parent__name"], row["category__name"]) if by_name else (row["category"],)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {
+                "category": None if by_name else row["category"],
+                "name": row["category__name"],
+                "parent": row["category__parent__name"] or "",
+                "counts": dict.fromkeys(PERIOD_FIGURES, 0),
+            }
+        for figure in PERIOD_FIGURES:
+            group["counts"][figure] += row[f"cur__{figure}"]
+    ordered = sorted(groups.values(), key=lambda g: (-g["counts"]["received"], g["parent"], g["name"]))
+    return [
+        Figures(
+            group["counts"],
+            period,
+            {} if by_name else {"category": group["category"]},
+            name=group["name"],
+            parent=group["parent"],
+            pk=group["category"],
         )
-    return result
+        for group in ordered
+        if group["counts"]["received"] or group["counts"]["cancelled"]
+    ]
 
 
 def building_category_matrix(community: Community, period: Period, now: dt.datetime) -> dict:
@@ -227,18 +293,16 @@ def resolution_times(communities, period: Period, now: dt.datetime) -> dict[int,
     a past month keeps its figures when requests are reassigned later; resolutions by someone who is not
     a social worker (a committee head) are under the key None."""
     cutoff = period.cutoff(now)
-    events = RequestEvent.objects.filter(
-        kind=EventKind.STATUS,
-        new_status=Status.RESOLVED,
-        at__gte=period.start,
-        at__lt=cutoff,
-        request__community__in=communities,
-    ).order_by()
     result: dict[int, dict] = {}
     if connection.vendor == "postgresql":
-        took = ExpressionWrapper(F("at") - F("request__received_at"), output_field=DurationField())
-        rows = events.values(worker=F("actor__social_worker")).annotate(
-            n=Count("pk"), median=Median(took, output_field=DurationField())
+        # SummaryResolution: the resolutions with their community, so one community's month is a range of
+        # summaryres_comm_at_idx instead of every resolution of the district joined to its request.
+        took = ExpressionWrapper(F("at") - F("received_at"), output_field=DurationField())
+        rows = (
+            SummaryResolution.objects.filter(community__in=communities, at__gte=period.start, at__lt=cutoff)
+            .order_by()
+            .values(worker=F("actor__social_worker"))
+            .annotate(n=Count("pk"), median=Median(took, output_field=DurationField()))
         )
         for row in rows:
             result[row["worker"]] = {"resolved": row["n"], "median_hours": _hours(row["median"])}
@@ -246,6 +310,13 @@ def resolution_times(communities, period: Period, now: dt.datetime) -> dict[int,
     # SQLite has no percentile function: one query for the durations, the median in Python. This loops
     # over the period's resolutions, which is acceptable only on SQLite (development and tests); the
     # production database is PostgreSQL, which takes the branch above.
+    events = RequestEvent.objects.filter(
+        kind=EventKind.STATUS,
+        new_status=Status.RESOLVED,
+        at__gte=period.start,
+        at__lt=cutoff,
+        request__community__in=communities,
+    ).order_by()
     durations: dict[int, list[dt.timedelta]] = defaultdict(list)
     for worker_id, at, received_at in events.values_list(
         "actor__social_worker", "at", "request__received_at"
@@ -348,31 +419,77 @@ def open_at(communities, cutoff: dt.datetime) -> list[dict]:
 # --- Care, comments ----------------------------------------------------------------------------------------
 
 
-class _AnyOf(Func):
-    """``value = ANY(array)`` (PostgreSQL): with an ARRAY(subquery) the array is an init plan, computed
-    once, and the comparison is an index condition on ``value``'s column."""
-
-    template = "%(expressions)s)"
-    arg_joiner = " = ANY("
-    output_field = BooleanField()
-
-
-def care_overdue_counts(user, communities) -> dict[int, int]:
-    """Care-tagged residents overdue for a visit, per community (stations.selectors.visits)."""
-    residents = visits_overdue(user).filter(community__in=communities)
+def care_overdue_counts(user, communities, now: dt.datetime | None = None) -> dict[int, int]:
+    """Care-tagged residents overdue for a visit, per community: the residents of
+    stations.selectors.visits.visits_overdue(user) in these communities (which the caller got from the
+    scoping selectors), counted. On PostgreSQL in one pass (`_care_sql`) instead of visits_overdue's
+    cadence and last-visit subqueries repeated per resident; tests pin the two to the same numbers."""
+    now = now or timezone.now()
     if connection.vendor == "postgresql":
-        # Only a resident with a care tag that has a cadence can be overdue (visits_overdue's own
-        # condition), so the same set is: those residents, looked up by pk. PostgreSQL computes the
-        # array of their ids once and fetches just them, instead of running visits_overdue's cadence
-        # and last-visit subqueries on every resident of the communities (a subdistrict: ~40k rows).
-        tagged = Resident.care_tags.through.objects.filter(
-            caretag__visit_cadence_days__isnull=False, resident__community__in=communities
-        ).values("resident_id")
-        residents = residents.filter(_AnyOf(F("pk"), ArraySubquery(tagged)))
+        sql, params = _care_sql(communities, now)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return dict(cursor.fetchall())
+    residents = visits_overdue(user, now=now).filter(community__in=communities)
     return {
         row["community"]: row["n"]
         for row in residents.order_by().values("community").annotate(n=Count("pk", distinct=True))
     }
+
+
+def now_counts(user, communities, now: dt.datetime) -> tuple[dict[int, dict[str, int]], dict[int, int]]:
+    """The "now" figures per community: open requests by status, overdue and due soon (`live_counts`), and
+    care-tagged residents overdue for a visit (`care_overdue_counts`). One query on PostgreSQL (the two
+    grouped queries side by side, UNION ALL), two elsewhere."""
+    live_query = live_counts_queryset(communities, now)
+    if connection.vendor != "postgresql":
+        return live_rows(live_query), care_overdue_counts(user, communities, now)
+    live_sql, live_params = live_query.query.sql_with_params()
+    care_sql, care_params = _care_sql(communities, now)
+    keys = (*LIVE_STATUSES, "overdue", "due_soon")
+    zeros = ", ".join("0" for _key in keys)
+    columns = ", ".join(f"l.{key}" for key in keys)
+    sql = (
+        f"SELECT l.community, {columns}, 0 FROM ({live_sql}) l "
+        f"UNION ALL SELECT c.community_id, {zeros}, c.n FROM ({care_sql}) c(community_id, n)"
+    )
+    live: dict[int, dict[str, int]] = {}
+    care: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*live_params, *care_params])
+        for community_id, *counts, overdue_residents in cursor.fetchall():
+            if overdue_residents:
+                care[community_id] = overdue_residents
+            else:
+                live[community_id] = dict(zip(keys, counts, strict=True))
+    return live, care
+
+
+def _care_sql(communities, now: dt.datetime) -> tuple[str, list]:
+    """(community_id, n): residents with a household and a care tag with a visit cadence whose household had
+    no visit within their smallest cadence, or never — visits_overdue's set. One pass: the communities'
+    residents joined to their care tags (hash joins, smallest cadence per resident), then each tagged
+    resident's last household visit from visit_household_at_idx (a scalar subquery, so one index probe each
+    rather than a scan of every visit)."""
+    return (
+        """
+SELECT t.community_id, count(*)
+FROM (
+  SELECT r.id, r.community_id, r.household_id, min(ct.visit_cadence_days) AS cadence
+  FROM residents_resident r
+  JOIN residents_resident_care_tags rct ON rct.resident_id = r.id
+  JOIN residents_caretag ct ON ct.id = rct.caretag_id AND ct.visit_cadence_days IS NOT NULL
+  WHERE r.community_id = ANY(%s) AND r.household_id IS NOT NULL
+  GROUP BY r.id
+) t
+WHERE coalesce(
+  (SELECT max(v.visited_at) FROM stations_visit v WHERE v.household_id = t.household_id)
+    < %s::timestamptz - make_interval(days => t.cadence),
+  true
+)
+GROUP BY t.community_id""",
+        [[getattr(c, "pk", c) for c in communities], now],
+    )
 
 
 def latest_comments(communities, cutoff: dt.datetime, limit: int = LATEST_COMMENTS) -> list[Rating]:
@@ -385,62 +502,3 @@ def latest_comments(communities, cutoff: dt.datetime, limit: int = LATEST_COMMEN
 
 
 # --- The pages ----------------------------------------------------------------------------------------------
-
-
-def _number(value) -> float | None:
-    return None if value is None else float(value)
-
-
-def spaces_section(communities, period: Period, now: dt.datetime) -> dict:
-    """Per active space: utilisation (booked / open hours) in the week and the month, course attendance
-    and no-shows, from stations.selectors.space_admin.space_utilisation; and office area beside service
-    area (the spaces' area) per community. A constant number of queries. For a past month "this week"
-    is the month's last week."""
-    last_day = min(timezone.localdate(now), timezone.localdate(period.end - dt.timedelta(microseconds=1)))
-    usage = space_utilisation(communities, weeks=1, today=last_day)
-    rows = []
-    for item in usage:
-        week, month = item.weeks[-1], item.month
-        rows.append(
-            {
-                "space": item.space,
-                "name": item.space.name,
-                "community_name": item.space.community.name,
-                "area_m2": _number(item.space.area_m2),
-                "week_percent": _number(week.percent),
-                "week_booked_hours": _number(week.booked_hours),
-                "week_open_hours": _number(week.open_hours),
-                "month_percent": _number(month.percent),
-                "month_booked_hours": _number(month.booked_hours),
-                "month_open_hours": _number(month.open_hours),
-                "present": month.present,
-                "absent": month.recorded - month.present,
-                "no_shows": month.no_shows,
-                "attendance_percent": _number(month.attendance_percent),
-            }
-        )
-    total = utilisation_total(usage, weeks=1, today=last_day) if usage else None
-    areas = list(area_summary(Community.objects.filter(pk__in=[c.pk for c in communities])))
-    office = sum((c.office_area_m2 or 0) for c in areas)
-    service = sum((c.service_area_m2 or 0) for c in areas)
-    return {
-        "rows": rows,
-        "week_start": total.weeks[-1].start if total else None,
-        "total": None
-        if total is None
-        else {
-            "week_percent": _number(total.weeks[-1].percent),
-            "month_percent": _number(total.month.percent),
-            "present": total.month.present,
-            "absent": total.month.recorded - total.month.present,
-            "no_shows": total.month.no_shows,
-        },
-        "areas": {
-            "office_m2": _number(office) if any(c.office_area_m2 is not None for c in areas) else None,
-            "service_m2": _number(service),
-            "service_percent": rates.percent(float(service), float(office + service))
-            if office + service
-            else None,
-            "communities": areas,
-        },
-    }
