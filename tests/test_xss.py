@@ -189,6 +189,10 @@ def test_staff_pages_escape_the_payload(client, stored, worker_a, head_a):
             (reverse("stations:today_schedule"), 5),
         ],
         "head": [
+            # The history pages show old → new values of the same text fields.
+            (reverse("residents:resident_history", args=[person.pk]), 1),
+            (reverse("residents:household_history", args=[person.household_id]), 1),
+            (reverse("stations:request_history", args=[sr.pk]), 1),
             (reverse("stations:dashboard"), 4),
             (
                 reverse(
@@ -258,3 +262,23 @@ def test_exports_hold_raw_text_and_no_formulas(client, stored, head_a):
                 values.append(cell.value)
     assert PAYLOAD in values
     assert "'" + FORMULA in values
+
+
+def test_roster_export_holds_raw_text_and_no_formulas(client, stored, head_a):
+    client.force_login(head_a)
+    for file_format in ("csv", "xlsx"):
+        response = client.post(
+            reverse("residents:resident_export"), {"file_format": file_format, "reason": "核对名单"}
+        )
+        assert response.status_code == 200, file_format
+        if file_format == "csv":
+            cells = [
+                c for line in csv.reader(io.StringIO(response.content.decode("utf-8-sig"))) for c in line
+            ]
+        else:
+            sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+            assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+            cells = [cell.value for row in sheet.iter_rows() for cell in row]
+        assert any(isinstance(c, str) and PAYLOAD in c for c in cells), file_format
+        for cell in cells:
+            _no_formula(cell, f"roster {file_format}")

@@ -380,13 +380,7 @@ def space_utilisation(
     )
 
     def open_minutes(space_id: int, start: dt.date, end: dt.date) -> int:
-        days = by_weekday.get(space_id, {})
-        total, day = 0, start
-        while day < end:
-            if (space_id, day) not in closed:
-                total += days.get(day.weekday(), 0)
-            day += dt.timedelta(days=1)
-        return total
+        return opening_minutes(by_weekday, closed, space_id, start, end)
 
     rows = []
     for space in spaces:
@@ -423,3 +417,16 @@ def area_summary(communities: QuerySet[Community]) -> QuerySet[Community]:
         service_area_m2=Sum("spaces__area_m2", filter=Q(spaces__is_active=True)),
         space_count=Count("spaces", filter=Q(spaces__is_active=True)),
     ).order_by("name")
+
+
+def opening_minutes(
+    by_weekday: dict[int, dict[int, int]], closed: set, space_id: int, start: dt.date, end: dt.date
+) -> int:
+    """Minutes a space is open in [start, end): its weekly hours, less its closed dates."""
+    days = by_weekday.get(space_id, {})
+    total, day = 0, start
+    while day < end:
+        if (space_id, day) not in closed:
+            total += days.get(day.weekday(), 0)
+        day += dt.timedelta(days=1)
+    return total

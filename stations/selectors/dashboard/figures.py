@@ -28,7 +28,7 @@ from stations.choices import (
 )
 from stations.models import ServiceRequest, SummaryMonth
 from stations.rates import Period
-from stations.services.summary import summary_supported
+from stations.services.summary import MONTH_FIGURES, summary_supported
 
 TREND_WEEKS = 12
 TOP_CATEGORIES = 8
@@ -38,19 +38,8 @@ LATEST_COMMENTS = 6
 # A category × building pair must come back at least this often in a month to be the 每月一题 candidate.
 RECURRING_MIN = 2
 
-# The counts taken for every period group (see stations.rates.FIGURES).
-PERIOD_FIGURES = (
-    "received",
-    "cancelled",
-    "proactive",
-    "reactive",
-    "response_num",
-    "response_den",
-    "resolution_num",
-    "resolution_den",
-    "satisfaction_num",
-    "satisfaction_den",
-)
+# The counts taken for every period group (see stations.rates.FIGURES): the summary's month figures.
+PERIOD_FIGURES = MONTH_FIGURES
 LIVE_STATUSES = (Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.RESOLVED)
 
 

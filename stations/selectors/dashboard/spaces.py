@@ -32,7 +32,13 @@ from stations import rates
 from stations.choices import ACTIVE_BOOKING_STATES, AttendanceStatus, BookingKind, BookingStatus
 from stations.models import Attendance, Booking, ClosedDate, OpeningHours, Space
 from stations.rates import Period
-from stations.selectors.space_admin import SpaceUsage, UsageCell, utilisation_periods, utilisation_total
+from stations.selectors.space_admin import (
+    SpaceUsage,
+    UsageCell,
+    opening_minutes,
+    utilisation_periods,
+    utilisation_total,
+)
 
 
 def _aware(day: dt.date) -> dt.datetime:
@@ -97,13 +103,7 @@ def space_usage(communities, today: dt.date) -> list[SpaceUsage]:
     open_by_weekday, closed = _opening(spaces, min(monday, month_start), max(week_end, month_end))
 
     def open_minutes(space_id: int, start: dt.date, end: dt.date) -> int:
-        days = open_by_weekday.get(space_id, {})
-        total, day = 0, start
-        while day < end:
-            if (space_id, day) not in closed:
-                total += days.get(day.weekday(), 0)
-            day += dt.timedelta(days=1)
-        return total
+        return opening_minutes(open_by_weekday, closed, space_id, start, end)
 
     rows = []
     for space in spaces:
