@@ -102,8 +102,10 @@ class ServiceRequestFilter(django_filters.FilterSet):
     """Filters of the request list. Querysets of the choice filters are scoped to the user's communities."""
 
     q = django_filters.CharFilter(label=_("Search"), method="filter_text", max_length=100)
+    # distinct=False: a column of the request itself, so no row can repeat (DISTINCT over every column of
+    # the list's joins cost more than the filter).
     status = django_filters.MultipleChoiceFilter(
-        label=_("Status"), choices=Status.choices, widget=forms.CheckboxSelectMultiple
+        label=_("Status"), choices=Status.choices, widget=forms.CheckboxSelectMultiple, distinct=False
     )
     line = django_filters.ChoiceFilter(
         label=_("Station line"), choices=StationLine.choices, empty_label=_("All lines")
@@ -146,7 +148,9 @@ class ServiceRequestFilter(django_filters.FilterSet):
     # Drill-down filters: set by dashboard links, kept as hidden fields by the list's form.
     responded = django_filters.BooleanFilter(label=_("Responded in time"), method="filter_responded")
     solved = django_filters.BooleanFilter(label=_("Solved"), field_name="solved")
-    satisfaction = django_filters.MultipleChoiceFilter(label=_("Satisfaction"), choices=Satisfaction.choices)
+    satisfaction = django_filters.MultipleChoiceFilter(
+        label=_("Satisfaction"), choices=Satisfaction.choices, distinct=False
+    )
     rated = django_filters.BooleanFilter(
         label=_("Follow-up answered"), field_name="rated_at", lookup_expr="isnull", exclude=True
     )
@@ -227,7 +231,12 @@ class ServiceRequestFilter(django_filters.FilterSet):
 
     def filter_category(self, queryset, name, value):
         # A parent category stands for itself and all its children.
-        return queryset.filter(Q(category=value) | Q(category__parent=value)) if value else queryset
+        # As a list of category ids, not an OR over the category join: PostgreSQL then reads only those
+        # categories' rows of the community (sr_comm_category_idx) instead of all of them.
+        if not value:
+            return queryset
+        family = Category.objects.filter(Q(pk=value.pk) | Q(parent=value.pk)).values("pk")
+        return queryset.filter(category__in=family)
 
     def filter_overdue(self, queryset, name, value):
         if value is None:

@@ -251,6 +251,9 @@ class ServiceRequest(models.Model):
                 name="sr_open_comm_due_idx",
                 condition=~Q(status__in=sorted(CLOSED_STATES)),
             ),
+            # The request list filtered by category (a parent stands for its children): those categories'
+            # requests of the community, newest first.
+            models.Index(fields=["community", "category", "-received_at"], name="sr_comm_category_idx"),
             # Proactive list: recurring category per building in the last 30 days.
             models.Index(fields=["building", "category", "received_at"], name="sr_building_cat_idx"),
             # The dashboards' period aggregates (stations.selectors.dashboard: live_period_rows,
