@@ -1,7 +1,7 @@
 """The roster export: residents as a table, written as an Excel workbook (openpyxl) or a CSV file.
 
 Only the writing is here; who may export what, and the log of every export, are in
-residents.services.personal_data_export. Every text cell passes the formula-injection guard."""
+residents.privacy.personal_data_export. Every text cell passes the formula-injection guard."""
 
 import csv
 import datetime as dt

@@ -16,7 +16,8 @@ from community.lib.validators import (
 )
 from residents.choices import Gender, LegalBasis, Relation
 from residents.models import Building, CareTag, Enterprise, Household
-from residents.services import ERASE_REASON_MAX_LENGTH, normalise_legal_basis
+from residents.privacy import ERASE_REASON_MAX_LENGTH
+from residents.services import normalise_legal_basis
 
 
 class CareTagsField(forms.ModelMultipleChoiceField):

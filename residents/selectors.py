@@ -164,7 +164,7 @@ def directory(
 
 
 # The change reason of the history entry an erasure leaves: "erased: <the reason given>"
-# (residents.services.resident_erase writes it).
+# (residents.privacy.resident_erase writes it).
 ERASED = "erased"
 
 

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 def erase_request_contacts(*, resident, actor) -> None:
-    """Erasure hook (residents.services.ERASURE_HOOKS): a resident's requests keep their place in the
+    """Erasure hook (residents.privacy.ERASURE_HOOKS): a resident's requests keep their place in the
     statistics, but the contact name and phone written on them go, from the rows and from their history.
     Runs inside resident_erase's transaction."""
     from django.db.models import F, Q
@@ -25,7 +25,7 @@ class StationsConfig(AppConfig):
     verbose_name = _("The one desk")
 
     def ready(self) -> None:
-        from residents.services import register_erasure_hook
+        from residents.privacy import register_erasure_hook
         from stations.roles import sync_roles_after_migrate
 
         # Groups and their permissions are data derived from one table (stations.roles); keep them in

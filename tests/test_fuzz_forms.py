@@ -64,7 +64,7 @@ from residents.forms import (
     VersionedForm,
 )
 from residents.models import Building, Enterprise, Household, Resident
-from residents.services import ERASE_REASON_MAX_LENGTH
+from residents.privacy import ERASE_REASON_MAX_LENGTH
 from stations.choices import Channel, Satisfaction, StationLine, Status, Urgency, WorkerType
 from stations.filters import SORT_CHOICES, ServiceRequestFilter
 from stations.forms.desk import LeaveForm

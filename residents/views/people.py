@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from community.lib.http import add_service_errors, client_ip, is_stale, paginate, querystring_without_page
-from residents import selectors, services
+from residents import privacy, selectors, services
 from residents.choices import PersonalField
 from residents.forms import DirectorySearchForm, EraseForm, ExportForm, ResidentForm, RevealForm
 from residents.models import Enterprise, Resident
@@ -149,7 +149,7 @@ def resident_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     value = None
     if form.is_valid():
         try:
-            value = services.personal_data_reveal(
+            value = privacy.personal_data_reveal(
                 actor=request.user,
                 resident=resident,
                 field=field,
@@ -182,7 +182,7 @@ def resident_erase(request: HttpRequest, pk: int) -> HttpResponse:
     form = EraseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.resident_erase(actor=request.user, resident=resident, reason=form.cleaned_data["reason"])
+            privacy.resident_erase(actor=request.user, resident=resident, reason=form.cleaned_data["reason"])
         except PermissionError:
             raise PermissionDenied from None
         except ValidationError as exc:
@@ -203,7 +203,7 @@ def resident_erase(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def resident_export(request: HttpRequest) -> HttpResponse:
     """GET: the directory's filters, how many residents they give, and a form asking why and how.
-    POST: the file (residents.services.personal_data_export logs it)."""
+    POST: the file (residents.privacy.personal_data_export logs it)."""
     community = selectors.home_community_for(request.user)
     if community is None:  # the roster is one community's; subdistrict staff and superusers have none
         raise PermissionDenied
@@ -213,7 +213,7 @@ def resident_export(request: HttpRequest) -> HttpResponse:
         form = ExportForm(request.POST, buildings=buildings, can_unmask=can_unmask)
         if form.is_valid():
             try:
-                _log, export = services.personal_data_export(
+                _log, export = privacy.personal_data_export(
                     actor=request.user,
                     community=community,
                     file_format=form.cleaned_data["file_format"],

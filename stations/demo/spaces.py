@@ -62,6 +62,7 @@ from stations.models import (
     OpeningHours,
     Space,
 )
+from stations.services import courses
 from stations.services import spaces as services
 
 SESSIONS_BACK = SESSIONS_AHEAD = 28  # days of course sessions either side of today
@@ -191,7 +192,7 @@ class Loader:
 
     def build_courses(self) -> list[Course]:
         rng = self.course_rng
-        courses = []
+        built = []
         enrolled_anywhere: set[int] = set()
         for spec in COURSES[self.community.code]:
             space = self.spaces[spec.space]
@@ -203,7 +204,7 @@ class Loader:
                 teacher=spec.teacher,
                 capacity=spec.capacity,
             )
-            courses.append(course)
+            built.append(course)
             sessions = []
             for offset in range(-SESSIONS_BACK, SESSIONS_AHEAD + 1):
                 day = self.today + dt.timedelta(days=offset)
@@ -213,7 +214,7 @@ class Loader:
                     if day.weekday() != weekday or not self.calendar.fits(space, starts_at, ends_at):
                         continue
                     sessions.append(
-                        services.course_session_add(
+                        courses.course_session_add(
                             actor=self.runner, course=course, starts_at=starts_at, ends_at=ends_at
                         )
                     )
@@ -224,10 +225,10 @@ class Loader:
             for person in people:
                 # Those with a login signed up themselves; the others at the desk.
                 actor = person.user if person.user_id else rng.choice(self.workers)
-                enrolments.append(services.enrol(actor=actor, course=course, resident=person))
+                enrolments.append(courses.enrol(actor=actor, course=course, resident=person))
             self.backdate_enrolments(rng, enrolments)
             self.record_attendance(rng, sessions, enrolments)
-        return courses
+        return built
 
     def course_people(self, rng: random.Random, spec: CourseSpec, exclude: set[int]) -> list[Resident]:
         low, high = spec.ages
@@ -271,7 +272,7 @@ class Loader:
                 break
             for person in enrolled:
                 rows.append(
-                    services.attendance_record(
+                    courses.attendance_record(
                         actor=self.runner,
                         session=session,
                         resident=person,

@@ -19,18 +19,14 @@ from community.lib.validators import clean_text
 from residents.models import Resident
 from stations.choices import (
     ACTIVE_BOOKING_STATES,
-    AttendanceStatus,
     BookingKind,
     BookingStatus,
-    EnrolmentStatus,
 )
 from stations.models import (
-    Attendance,
     Booking,
     BookingSeries,
     ClosedDate,
     Course,
-    Enrolment,
     OpeningHours,
     Space,
 )
@@ -58,13 +54,13 @@ def is_staff_for(actor, space: Space) -> bool:
     return answers[space.community_id]
 
 
-def _local(value: dt.datetime) -> dt.datetime:
+def local_time(value: dt.datetime) -> dt.datetime:
     return timezone.localtime(value)
 
 
 def _same_day(starts_at: dt.datetime, ends_at: dt.datetime) -> bool:
     """Within one local day (an end at the following midnight counts as the same day)."""
-    start, end = _local(starts_at), _local(ends_at)
+    start, end = local_time(starts_at), local_time(ends_at)
     return start.date() == end.date() or (
         end.time() == dt.time(0) and end.date() == start.date() + dt.timedelta(1)
     )
@@ -79,7 +75,7 @@ def _overlapping(space: Space, starts_at: dt.datetime, ends_at: dt.datetime, exc
 
 def week_bounds(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """Monday 00:00 to next Monday 00:00 (local) of the week containing `moment`."""
-    local = _local(moment)
+    local = local_time(moment)
     monday = (local - dt.timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     return monday, monday + dt.timedelta(days=7)
 
@@ -116,7 +112,7 @@ def slot_facts(
     """Opening hours, closed dates, overlaps and the weekly quota's usage of one slot: one query
     (four subqueries on the space row) instead of four round trips. Call it after locking the space
     so that `taken` sees every booking committed before the lock was granted."""
-    start, end = _local(starts_at), _local(ends_at)
+    start, end = local_time(starts_at), local_time(ends_at)
     end_time = end.time() if end.date() == start.date() else dt.time(23, 59, 59, 999999)
     opening = OpeningHours.objects.filter(
         space=OuterRef("pk"), weekday=start.weekday(), opens__lte=start.time(), closes__gte=end_time
@@ -152,7 +148,7 @@ def slot_facts(
     )
 
 
-def _audience_allows(place: Space | Course, resident: Resident) -> bool:
+def audience_allows(place: Space | Course, resident: Resident) -> bool:
     """Enterprise staff are people registered through their employer without a home here."""
     is_employee = resident.employer_id is not None and resident.household_id is None
     return place.open_to_enterprise_staff if is_employee else place.open_to_residents
@@ -203,7 +199,7 @@ def check_booking(
             error("ends_at", _("A booking lasts at least %(min)d minutes.") % {"min": space.min_minutes})
         if minutes > space.max_minutes:
             error("ends_at", _("A booking lasts at most %(max)d minutes.") % {"max": space.max_minutes})
-        local = _local(starts_at)
+        local = local_time(starts_at)
         if (local.hour * 60 + local.minute) % space.slot_minutes or minutes % space.slot_minutes:
             error("starts_at", _("Bookings follow a %(n)d-minute grid.") % {"n": space.slot_minutes})
         if facts is None:
@@ -216,7 +212,7 @@ def check_booking(
             error("resident", _("Say who the booking is for."))
         elif resident.community_id != space.community_id:
             error("resident", _("This person is not registered in this community."))
-        elif not staff and not _audience_allows(space, resident):
+        elif not staff and not audience_allows(space, resident):
             error("space", _("This space is not open to you for booking."))
         if resident is not None and space.weekly_quota_hours and not errors:
             used = facts.week_minutes + extra_minutes_this_week
@@ -230,7 +226,7 @@ def check_booking(
         raise ValidationError(errors)
 
 
-def _save_booking(booking: Booking, *, taken: bool | None = None, savepoint: bool = True) -> Booking:
+def save_booking(booking: Booking, *, taken: bool | None = None, savepoint: bool = True) -> Booking:
     """Save a booking the caller has checked under the space lock. `taken`: the overlap check's answer
     if the caller has it already (slot_facts). Without a savepoint the caller's own transaction is
     the unit that an IntegrityError rolls back (a caller that carries on after a refusal needs one)."""
@@ -314,12 +310,12 @@ def booking_create(
         submission_key=submission_key,
     )
     # No savepoint: this function's own transaction is what a refused INSERT rolls back.
-    return _save_booking(booking, taken=False, savepoint=False), True
+    return save_booking(booking, taken=False, savepoint=False), True
 
 
 def series_slots(starts_at: dt.datetime, ends_at: dt.datetime, weeks: int) -> list[Slot]:
     # Weekly in local time, so a series keeps its wall-clock time.
-    start, end = _local(starts_at), _local(ends_at)
+    start, end = local_time(starts_at), local_time(ends_at)
     return [Slot(start + dt.timedelta(weeks=i), end + dt.timedelta(weeks=i)) for i in range(weeks)]
 
 
@@ -387,7 +383,7 @@ def booking_series_create(
                 check_horizon=index == 0,  # a series reaches past the horizon by design
                 facts=facts,
             )
-            booking = _save_booking(
+            booking = save_booking(
                 Booking(
                     space=locked,
                     series=series,
@@ -408,7 +404,10 @@ def booking_series_create(
                 transaction.set_rollback(True)
                 raise ValidationError(
                     _("%(date)s cannot be booked: %(reason)s")
-                    % {"date": _local(slot.starts_at).strftime("%Y-%m-%d"), "reason": " ".join(exc.messages)},
+                    % {
+                        "date": local_time(slot.starts_at).strftime("%Y-%m-%d"),
+                        "reason": " ".join(exc.messages),
+                    },
                     code="series_clash",
                 ) from None
             skipped.append(slot.starts_at)
@@ -423,13 +422,13 @@ def booking_series_create(
     return series, made, skipped
 
 
-def _lock_booking(booking: Booking) -> Booking:
+def lock_booking(booking: Booking) -> Booking:
     return Booking.objects.select_for_update(of=("self",)).select_related("space").get(pk=booking.pk)
 
 
 @transaction.atomic
 def booking_cancel(*, actor, booking: Booking) -> Booking:
-    locked = _lock_booking(booking)
+    locked = lock_booking(booking)
     own = getattr(actor, "resident", None) if actor.is_authenticated else None
     if not (is_staff_for(actor, locked.space) or (own is not None and locked.resident_id == own.pk)):
         raise PermissionDenied
@@ -446,7 +445,7 @@ def booking_cancel(*, actor, booking: Booking) -> Booking:
 
 @transaction.atomic
 def booking_decide(*, actor, booking: Booking, approve: bool) -> Booking:
-    locked = _lock_booking(booking)
+    locked = lock_booking(booking)
     if not is_staff_for(actor, locked.space):
         raise PermissionDenied
     if locked.status != BookingStatus.PENDING:
@@ -460,7 +459,7 @@ def booking_decide(*, actor, booking: Booking, approve: bool) -> Booking:
 @transaction.atomic
 def booking_check_in(*, actor, booking: Booking, present: bool = True) -> Booking:
     """Staff mark a booking as used (checked in) or as a no-show, from 30 minutes before its start."""
-    locked = _lock_booking(booking)
+    locked = lock_booking(booking)
     if not is_staff_for(actor, locked.space):
         raise PermissionDenied
     if locked.status not in {BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW}:
@@ -487,12 +486,12 @@ def space_block(*, actor, space: Space, starts_at: dt.datetime, ends_at: dt.date
         raise ValidationError({"purpose": _("Say why the space is blocked.")})
     clashes = list(_overlapping(locked, starts_at, ends_at).order_by("starts_at")[:5])
     if clashes:
-        listed = ", ".join(_local(b.starts_at).strftime("%m-%d %H:%M") for b in clashes)
+        listed = ", ".join(local_time(b.starts_at).strftime("%m-%d %H:%M") for b in clashes)
         raise ValidationError(
             _("Bookings already hold part of this time (%(list)s). Cancel them first.") % {"list": listed},
             code="blocked_by_bookings",
         )
-    return _save_booking(
+    return save_booking(
         Booking(
             space=locked,
             kind=BookingKind.BLOCK,
@@ -503,176 +502,3 @@ def space_block(*, actor, space: Space, starts_at: dt.datetime, ends_at: dt.date
             purpose=reason,
         )
     )
-
-
-@transaction.atomic
-def course_session_add(*, actor, course: Course, starts_at: dt.datetime, ends_at: dt.datetime) -> Booking:
-    """A course session holds the course's space like any booking (and clashes like one)."""
-    if not is_staff_for(actor, course.space):
-        raise PermissionDenied
-    locked = Space.objects.select_for_update().get(pk=course.space_id)
-    if ends_at <= starts_at:
-        raise ValidationError({"ends_at": _("The end must be after the start.")})
-    return _save_booking(
-        Booking(
-            space=locked,
-            kind=BookingKind.COURSE,
-            course=course,
-            status=BookingStatus.CONFIRMED,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            booked_by=actor,
-            purpose=course.title,
-            attendees=course.capacity,
-        )
-    )
-
-
-def _may_enrol(actor, course: Course, resident: Resident) -> None:
-    own = getattr(actor, "resident", None) if actor.is_authenticated else None
-    staff = is_staff_for(actor, course.space)
-    if not staff and (own is None or own.pk != resident.pk):
-        raise PermissionDenied(_("You can only enrol yourself."))
-    if resident.community_id != course.community_id:
-        raise ValidationError(_("This person is not registered in this community."), code="other_community")
-    if not staff and not _audience_allows(course, resident):
-        raise ValidationError(_("This course is not open to you."), code="not_open")
-
-
-@transaction.atomic
-def enrol(*, actor, course: Course, resident: Resident) -> Enrolment:
-    """Take a place, or the next place on the waiting list when the course is full."""
-    locked = Course.objects.select_for_update().get(pk=course.pk)
-    if not locked.is_active:
-        raise ValidationError(_("This course is not open for enrolment."), code="closed")
-    _may_enrol(actor, locked, resident)
-    current = (
-        Enrolment.objects.filter(course=locked, resident=resident)
-        .exclude(status=EnrolmentStatus.LEFT)
-        .first()
-    )
-    if current is not None:
-        return current
-    taken = Enrolment.objects.filter(course=locked, status=EnrolmentStatus.ENROLLED).count()
-    status = EnrolmentStatus.ENROLLED if taken < locked.capacity else EnrolmentStatus.WAITLISTED
-    return Enrolment.objects.create(course=locked, resident=resident, status=status, enrolled_by=actor)
-
-
-@transaction.atomic
-def enrolment_leave(*, actor, enrolment: Enrolment) -> Enrolment | None:
-    """Leave a course (or its waiting list). A freed place goes to the first person waiting, in the
-    same transaction, so it goes to exactly one person. Returns the promoted enrolment, if any."""
-    course = Course.objects.select_for_update().get(pk=enrolment.course_id)
-    locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk, course=course)
-    own = getattr(actor, "resident", None) if actor.is_authenticated else None
-    if not (is_staff_for(actor, course.space) or (own is not None and own.pk == locked.resident_id)):
-        raise PermissionDenied
-    if locked.status == EnrolmentStatus.LEFT:
-        return None
-    freed = locked.status == EnrolmentStatus.ENROLLED
-    locked.status, locked.left_at = EnrolmentStatus.LEFT, timezone.now()
-    locked.save(update_fields=["status", "left_at"])
-    if not freed:
-        return None
-    taken = Enrolment.objects.filter(course=course, status=EnrolmentStatus.ENROLLED).count()
-    if taken >= course.capacity:
-        return None
-    first = (
-        Enrolment.objects.select_for_update()
-        .filter(course=course, status=EnrolmentStatus.WAITLISTED)
-        .order_by("created_at", "pk")
-        .first()
-    )
-    if first is None:
-        return None
-    first.status, first.promoted_at = EnrolmentStatus.ENROLLED, timezone.now()
-    first.save(update_fields=["status", "promoted_at"])
-    return first
-
-
-@transaction.atomic
-def attendance_record(*, actor, session: Booking, resident: Resident, present: bool) -> Attendance:
-    """Staff check a participant in at a course session (or mark them absent: a no-show)."""
-    locked = _lock_booking(session)
-    if locked.kind != BookingKind.COURSE or not is_staff_for(actor, locked.space):
-        raise PermissionDenied
-    if not Enrolment.objects.filter(
-        course_id=locked.course_id, resident=resident, status=EnrolmentStatus.ENROLLED
-    ).exists():
-        raise ValidationError(_("This person is not enrolled in the course."), code="not_enrolled")
-    attendance, _created = Attendance.objects.update_or_create(
-        session=locked,
-        resident=resident,
-        defaults={
-            "status": AttendanceStatus.PRESENT if present else AttendanceStatus.ABSENT,
-            "recorded_by": actor,
-        },
-    )
-    return attendance
-
-
-COURSE_PERMISSION = "stations.add_course"  # committee heads set up courses
-SESSION_PERMISSION = "stations.change_course"  # staff add sessions
-
-
-@transaction.atomic
-def course_create(
-    *,
-    actor,
-    space: Space,
-    title: str,
-    capacity: int,
-    description: str = "",
-    teacher: str = "",
-    open_to_residents: bool = True,
-    open_to_enterprise_staff: bool = True,
-) -> Course:
-    """A course of the space's community; it holds no time until sessions are added."""
-    if not (actor.has_perm(COURSE_PERMISSION) and is_staff_for(actor, space)):
-        raise PermissionDenied
-    title = clean_text(title, max_length=80)
-    errors: dict[str, list[str]] = {}
-    if not title:
-        errors["title"] = [_("Give the course a title.")]
-    if not space.is_active:
-        errors["space"] = [_("This space cannot be booked at the moment.")]
-    if capacity < 1 or capacity > space.capacity:
-        errors["capacity"] = [_("This space holds at most %(n)d people.") % {"n": space.capacity}]
-    if errors:
-        raise ValidationError(errors)
-    return Course.objects.create(
-        community_id=space.community_id,
-        space=space,
-        title=title,
-        description=clean_text(description, max_length=5000),
-        teacher=clean_text(teacher, max_length=64),
-        capacity=capacity,
-        open_to_residents=open_to_residents,
-        open_to_enterprise_staff=open_to_enterprise_staff,
-    )
-
-
-@transaction.atomic
-def course_sessions_add(
-    *, actor, course: Course, starts_at: dt.datetime, ends_at: dt.datetime, weeks: int = 1
-) -> list[Booking]:
-    """One session, or the same slot `weeks` weeks running (wall-clock time), all or nothing: a
-    clash on any date saves none of them and names that date."""
-    if not actor.has_perm(SESSION_PERMISSION):
-        raise PermissionDenied
-    if not 1 <= weeks <= 26:
-        raise ValidationError({"weeks": _("A series has 1 to 26 weeks.")})
-    made = []
-    for slot in series_slots(starts_at, ends_at, weeks):
-        try:
-            made.append(
-                course_session_add(actor=actor, course=course, starts_at=slot.starts_at, ends_at=slot.ends_at)
-            )
-        except ValidationError as exc:
-            transaction.set_rollback(True)
-            raise ValidationError(
-                _("%(date)s cannot be booked: %(reason)s")
-                % {"date": _local(slot.starts_at).strftime("%Y-%m-%d"), "reason": " ".join(exc.messages)},
-                code="series_clash",
-            ) from None
-    return made

@@ -33,6 +33,7 @@ from stations.forms.space_admin import (
 )
 from stations.models import Booking
 from stations.selectors import space_admin as selectors
+from stations.services import courses
 from stations.services import spaces as services
 
 STAFF = "stations.change_booking"
@@ -178,7 +179,7 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             resident, present = form.cleaned_data["resident"], form.cleaned_data["present"]
             try:
-                services.attendance_record(
+                courses.attendance_record(
                     actor=request.user, session=session, resident=resident, present=present
                 )
             except ValidationError as exc:
@@ -238,7 +239,7 @@ def course_create(request: HttpRequest) -> HttpResponse:
     form = CourseForm(request.POST or None, spaces=spaces)
     if request.method == "POST" and form.is_valid():
         try:
-            course = services.course_create(actor=request.user, **form.cleaned_data)
+            course = courses.course_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -258,7 +259,7 @@ def course_session_create(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            made = services.course_sessions_add(
+            made = courses.course_sessions_add(
                 actor=request.user,
                 course=course,
                 starts_at=data["starts_at"],

@@ -28,6 +28,7 @@ from stations.choices import BookingStatus, EnrolmentStatus
 from stations.forms.spaces import BookingForm, SeriesForm
 from stations.models import Booking, Space
 from stations.selectors import spaces as selectors
+from stations.services import courses
 from stations.services import spaces as services
 from stations.views.requests import resident_lookup_response
 
@@ -408,7 +409,7 @@ def course_enrol(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     before = selectors.current_enrolment(request.user, course)
     try:
-        services.enrol(actor=request.user, course=course, resident=resident)
+        courses.enrol(actor=request.user, course=course, resident=resident)
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
         return redirect(course)
@@ -430,7 +431,7 @@ def course_leave(request: HttpRequest, pk: int) -> HttpResponse:
     enrolment = selectors.current_enrolment(request.user, course)
     if enrolment is None:
         raise Http404
-    promoted = services.enrolment_leave(actor=request.user, enrolment=enrolment)
+    promoted = courses.enrolment_leave(actor=request.user, enrolment=enrolment)
     if enrolment.status == EnrolmentStatus.WAITLISTED:
         text = _("You have left the waiting list of %(course)s.") % {"course": course.title}
     else:

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from stations.choices import Role
 from stations.models import Course, OpeningHours, Space
 from stations.services.categories import categories_seed
-from stations.services.spaces import enrol
+from stations.services.courses import enrol
 from tests import factories
 
 PASSWORD = "onedesk-test-pw"

@@ -16,7 +16,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from community.lib.spreadsheets import safe_cell
-from residents import selectors, services
+from residents import privacy, selectors, services
 from residents.choices import LegalBasis
 from residents.models import CareTag, PersonalDataAccess, PersonalDataExport, Resident
 from stations.apps import erase_request_contacts
@@ -267,7 +267,7 @@ def rich_resident(head_a, worker_a, resident_a, resident_user_a, tag, community_
     resident_user_a.first_name, resident_user_a.last_name = "焱", "张"
     resident_user_a.email = "zhangyan@example.cn"
     resident_user_a.save()
-    services.personal_data_reveal(
+    privacy.personal_data_reveal(
         actor=head_a, resident=resident_a, field="phone", reason="回访", ip_address="10.0.0.1"
     )
     categories_seed(community=community_a)
@@ -303,9 +303,9 @@ class TestErasure:
         old = Resident.objects.get(pk=rich_resident.pk)
         login = old.user
         accesses = PersonalDataAccess.objects.filter(resident=old).count()
-        services.resident_erase(actor=head_a, resident=old, reason="本人申请删除")
+        privacy.resident_erase(actor=head_a, resident=old, reason="本人申请删除")
         resident = Resident.objects.get(pk=old.pk)
-        assert resident.name == services.erased_name(resident.pk)
+        assert resident.name == privacy.erased_name(resident.pk)
         assert str(resident.pk) in resident.name
         assert (resident.phone, resident.id_number, resident.notes, resident.guardian_name) == (
             "",
@@ -332,7 +332,7 @@ class TestErasure:
         assert CareTag.objects.filter(pk=tag.pk).exists()
 
     def test_leaves_a_last_history_entry_naming_who_erased_and_why(self, head_a, rich_resident):
-        services.resident_erase(actor=head_a, resident=rich_resident, reason="本人申请删除")
+        privacy.resident_erase(actor=head_a, resident=rich_resident, reason="本人申请删除")
         latest = rich_resident.history.order_by("-history_date", "-history_id").first()
         assert latest.history_change_reason == "erased: 本人申请删除"
         assert latest.history_user == head_a
@@ -346,7 +346,7 @@ class TestErasure:
         before = raw_rows(resident_history, "id", rich_resident.pk)
         assert len(before) >= 2 and any("13812341234" in row for row in before)  # the test sees the data
         assert any("张焱" in row for row in raw_rows(request_history, "requester_id", rich_resident.pk))
-        services.resident_erase(actor=head_a, resident=rich_resident, reason="本人申请删除")
+        privacy.resident_erase(actor=head_a, resident=rich_resident, reason="本人申请删除")
         rows = {
             "resident": raw_rows(Resident._meta.db_table, "id", rich_resident.pk),
             "resident history": raw_rows(resident_history, "id", rich_resident.pk),
@@ -385,7 +385,7 @@ class TestErasure:
 
         before = figures()
         assert before[0] == 10
-        services.resident_erase(actor=head_a, resident=resident_a, reason="本人申请删除")
+        privacy.resident_erase(actor=head_a, resident=resident_a, reason="本人申请删除")
         assert figures() == before
         assert not ServiceRequest.objects.filter(requester=resident_a).exclude(contact_phone="").exists()
 
@@ -394,7 +394,7 @@ class TestErasure:
             raise RuntimeError("disk full")
 
         # After the requests' own hook: the history and the requests were already scrubbed when it fails.
-        monkeypatch.setattr(services, "ERASURE_HOOKS", [erase_request_contacts, breaks])
+        monkeypatch.setattr(privacy, "ERASURE_HOOKS", [erase_request_contacts, breaks])
         history_table = Resident.history.model._meta.db_table
         request_history = ServiceRequest.history.model._meta.db_table
         before = (
@@ -404,7 +404,7 @@ class TestErasure:
             raw_rows(request_history, "requester_id", rich_resident.pk),
         )
         with pytest.raises(RuntimeError):
-            services.resident_erase(actor=head_a, resident=rich_resident, reason="本人申请删除")
+            privacy.resident_erase(actor=head_a, resident=rich_resident, reason="本人申请删除")
         after = (
             raw_rows(Resident._meta.db_table, "id", rich_resident.pk),
             raw_rows(history_table, "id", rich_resident.pk),
@@ -417,38 +417,38 @@ class TestErasure:
         assert resident.user.is_active
 
     def test_the_stations_hook_is_registered(self):
-        assert erase_request_contacts in services.ERASURE_HOOKS
+        assert erase_request_contacts in privacy.ERASURE_HOOKS
 
     def test_needs_the_permission_and_the_community(self, worker_a, head_b, resident_a):
         for actor in (worker_a.user, head_b):
             with pytest.raises(PermissionError):
-                services.resident_erase(actor=actor, resident=resident_a, reason="本人申请删除")
+                privacy.resident_erase(actor=actor, resident=resident_a, reason="本人申请删除")
         resident_a.refresh_from_db()
         assert resident_a.erased_at is None and resident_a.name == "张焱"
 
     @pytest.mark.parametrize("reason", ["", " ", "x"])
     def test_needs_a_reason(self, head_a, resident_a, reason):
         with pytest.raises(ValidationError) as exc:
-            services.resident_erase(actor=head_a, resident=resident_a, reason=reason)
+            privacy.resident_erase(actor=head_a, resident=resident_a, reason=reason)
         assert errors_of(exc) == {"reason": ["reason_required"]}
         resident_a.refresh_from_db()
         assert resident_a.erased_at is None
 
     def test_twice_is_refused(self, head_a, resident_a):
-        services.resident_erase(actor=head_a, resident=resident_a, reason="本人申请删除")
+        privacy.resident_erase(actor=head_a, resident=resident_a, reason="本人申请删除")
         with pytest.raises(ValidationError) as exc:
-            services.resident_erase(actor=head_a, resident=resident_a, reason="再删一次")
+            privacy.resident_erase(actor=head_a, resident=resident_a, reason="再删一次")
         assert exc.value.error_list[0].code == "erased"
         assert resident_a.history.filter(history_change_reason__startswith="erased").count() == 1
 
     def test_erased_cannot_be_changed_or_revealed(self, head_a, resident_a):
-        services.resident_erase(actor=head_a, resident=resident_a, reason="本人申请删除")
+        privacy.resident_erase(actor=head_a, resident=resident_a, reason="本人申请删除")
         resident_a.refresh_from_db()
         with pytest.raises(ValidationError) as exc:
             services.resident_update(actor=head_a, resident=resident_a, name="张焱", phone="13812341234")
         assert exc.value.error_list[0].code == "erased"
         with pytest.raises(ValidationError) as exc:
-            services.personal_data_reveal(
+            privacy.personal_data_reveal(
                 actor=head_a, resident=resident_a, field="phone", reason="回访", ip_address=None
             )
         assert exc.value.error_list[0].code == "erased"
@@ -459,11 +459,11 @@ class TestErasure:
         self, as_user, head_a, worker_a, resident_a, household_a
     ):
         other = factories.ResidentFactory(household=household_a, name="王芳")
-        services.resident_erase(actor=head_a, resident=resident_a, reason="本人申请删除")
+        privacy.resident_erase(actor=head_a, resident=resident_a, reason="本人申请删除")
         client = as_user(worker_a.user)
         listed = client.get(reverse("residents:resident_list")).context["page"].object_list
         assert [r.pk for r in listed] == [other.pk]
-        found = client.get(reverse("residents:resident_list"), {"q": services.erased_name(resident_a.pk)})
+        found = client.get(reverse("residents:resident_list"), {"q": privacy.erased_name(resident_a.pk)})
         assert list(found.context["page"].object_list) == []
         # The desk's lookup (request intake) does not find them either.
         assert list(selectors.resident_search(Resident.objects.all(), "301")) == [other]
@@ -490,7 +490,7 @@ class TestErasureViews:
         response = client.post(self.url(resident_a), {"reason": "本人申请删除", "confirm": "on"})
         assert response.status_code == 302 and response["Location"] == resident_a.get_absolute_url()
         resident_a.refresh_from_db()
-        assert resident_a.erased_at is not None and resident_a.name == services.erased_name(resident_a.pk)
+        assert resident_a.erased_at is not None and resident_a.name == privacy.erased_name(resident_a.pk)
         page = client.get(resident_a.get_absolute_url())
         body = page.content.decode()
         assert page.context["erasure"].history_user == head_a
@@ -532,7 +532,7 @@ class TestErasureViews:
         assert self.url(resident_a) not in body
 
     def test_edit_and_reveal_of_an_erased_resident_are_refused_clearly(self, as_user, head_a, resident_a):
-        services.resident_erase(actor=head_a, resident=resident_a, reason="本人申请删除")
+        privacy.resident_erase(actor=head_a, resident=resident_a, reason="本人申请删除")
         client = as_user(head_a)
         edit = reverse("residents:resident_update", args=[resident_a.pk])
         for response in (
@@ -554,7 +554,7 @@ class TestErasureViews:
         )
         assert htmx.headers["HX-Redirect"] == resident_a.get_absolute_url()
         resident_a.refresh_from_db()
-        assert resident_a.name == services.erased_name(resident_a.pk)
+        assert resident_a.name == privacy.erased_name(resident_a.pk)
         assert not PersonalDataAccess.objects.exists()
 
 
@@ -653,7 +653,7 @@ class TestExports:
         assert "13812341234" not in response.content.decode()
         assert PersonalDataExport.objects.get().unmasked is False
         with pytest.raises(PermissionError):
-            services.personal_data_export(
+            privacy.personal_data_export(
                 actor=worker_a.user,
                 community=worker_a.community,
                 file_format="csv",
@@ -688,7 +688,7 @@ class TestExports:
         assert not PersonalDataExport.objects.exists()
 
     def test_erased_residents_are_not_exported(self, as_user, head_a, roster):
-        services.resident_erase(actor=head_a, resident=roster["wang"], reason="本人申请删除")
+        privacy.resident_erase(actor=head_a, resident=roster["wang"], reason="本人申请删除")
         rows = csv_rows(export(as_user(head_a)))
         assert {row[NAME] for row in rows[1:]} == {"张焱", "李四"}
 
@@ -737,7 +737,7 @@ class TestAccessLog:
         PersonalDataExport.objects.create(
             actor=head_b, community=resident_b.community, file_format="xlsx", row_count=7, reason="B-only"
         )
-        services.personal_data_reveal(
+        privacy.personal_data_reveal(
             actor=head_a, resident=resident_a, field="phone", reason="回访", ip_address=None
         )
         client = as_user(head_a)

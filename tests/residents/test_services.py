@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from residents import services
+from residents import privacy, services
 from residents.choices import BuildingKind, Gender, PersonalField, Relation
 from residents.models import Enterprise, Household, PersonalDataAccess, Resident
 from tests import factories
@@ -436,7 +436,7 @@ class TestPersonalDataReveal:
     def test_without_permission_raises_and_logs_nothing(self, worker_a, resident_a):
         assert not worker_a.user.has_perm("residents.reveal_personal_data")
         with pytest.raises(PermissionError):
-            services.personal_data_reveal(
+            privacy.personal_data_reveal(
                 actor=worker_a.user,
                 resident=resident_a,
                 field=PersonalField.PHONE,
@@ -447,7 +447,7 @@ class TestPersonalDataReveal:
 
     def test_subdistrict_staff_cannot_reveal(self, subdistrict_a, resident_a):
         with pytest.raises(PermissionError):
-            services.personal_data_reveal(
+            privacy.personal_data_reveal(
                 actor=subdistrict_a,
                 resident=resident_a,
                 field=PersonalField.PHONE,
@@ -458,7 +458,7 @@ class TestPersonalDataReveal:
 
     def test_head_reveals_the_phone_and_it_is_logged(self, head_a, resident_a):
         assert head_a.has_perm("residents.reveal_personal_data")
-        value = services.personal_data_reveal(
+        value = privacy.personal_data_reveal(
             actor=head_a,
             resident=resident_a,
             field=PersonalField.PHONE,
@@ -475,7 +475,7 @@ class TestPersonalDataReveal:
         assert access.at is not None
 
     def test_head_reveals_the_id_number(self, head_a, resident_a):
-        value = services.personal_data_reveal(
+        value = privacy.personal_data_reveal(
             actor=head_a,
             resident=resident_a,
             field=PersonalField.ID_NUMBER,
@@ -487,7 +487,7 @@ class TestPersonalDataReveal:
 
     def test_each_reveal_is_logged(self, head_a, resident_a):
         for _ in range(2):
-            services.personal_data_reveal(
+            privacy.personal_data_reveal(
                 actor=head_a,
                 resident=resident_a,
                 field=PersonalField.PHONE,
@@ -499,7 +499,7 @@ class TestPersonalDataReveal:
     @pytest.mark.parametrize("reason", ["", "   ", "查", "\x00\u202e", "  查\u202e "])
     def test_rejects_an_empty_reason(self, head_a, resident_a, reason):
         with pytest.raises(ValidationError) as exc_info:
-            services.personal_data_reveal(
+            privacy.personal_data_reveal(
                 actor=head_a, resident=resident_a, field=PersonalField.PHONE, reason=reason, ip_address=None
             )
         assert error_codes(exc_info.value) == {"reason": ["reason_required"]}
@@ -507,7 +507,7 @@ class TestPersonalDataReveal:
 
     def test_rejects_a_too_long_reason(self, head_a, resident_a):
         with pytest.raises(ValidationError) as exc_info:
-            services.personal_data_reveal(
+            privacy.personal_data_reveal(
                 actor=head_a,
                 resident=resident_a,
                 field=PersonalField.PHONE,
@@ -519,7 +519,7 @@ class TestPersonalDataReveal:
 
     def test_rejects_an_unknown_field(self, head_a, resident_a):
         with pytest.raises(ValidationError) as exc_info:
-            services.personal_data_reveal(
+            privacy.personal_data_reveal(
                 actor=head_a, resident=resident_a, field="name", reason="回访核实", ip_address=None
             )
         assert exc_info.value.code == "bad_field"
@@ -527,7 +527,7 @@ class TestPersonalDataReveal:
 
     def test_head_of_a_cannot_reveal_a_resident_of_b(self, head_a, resident_b):
         with pytest.raises(PermissionError):
-            services.personal_data_reveal(
+            privacy.personal_data_reveal(
                 actor=head_a,
                 resident=resident_b,
                 field=PersonalField.PHONE,

@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 
 from stations.choices import BookingStatus, EnrolmentStatus, Role
 from stations.models import Booking, Course, Enrolment, OpeningHours, Space
+from stations.services import courses
 from stations.services import spaces as services
 from tests import factories
 from tests.concurrency import TIMEOUT, _errors, _ok, run_together
@@ -167,11 +168,11 @@ def test_three_leave_at_once_promote_the_first_three_waiting(space, worker_a, ho
     course = Course.objects.create(community=community_a, space=space, title="瑜伽", capacity=3)
     people = _residents(household_a, 8)
     users = _resident_users(community_a, people)
-    enrolments = [services.enrol(actor=users[i], course=course, resident=p) for i, p in enumerate(people)]
+    enrolments = [courses.enrol(actor=users[i], course=course, resident=p) for i, p in enumerate(people)]
     assert [e.status for e in enrolments] == [EnrolmentStatus.ENROLLED] * 3 + [EnrolmentStatus.WAITLISTED] * 5
     leaving, waiting = enrolments[:3], enrolments[3:]
 
-    results = run_together(3, lambda i: services.enrolment_leave(actor=users[i], enrolment=leaving[i]))
+    results = run_together(3, lambda i: courses.enrolment_leave(actor=users[i], enrolment=leaving[i]))
 
     assert _errors(results) == []
     promoted = _ok(results)
@@ -196,7 +197,7 @@ def test_ten_enrol_at_once_into_four_places(space, household_a, community_a):
     people = _residents(household_a, 10)
     users = _resident_users(community_a, people)
 
-    results = run_together(10, lambda i: services.enrol(actor=users[i], course=course, resident=people[i]))
+    results = run_together(10, lambda i: courses.enrol(actor=users[i], course=course, resident=people[i]))
 
     assert _errors(results) == []
     rows = list(Enrolment.objects.filter(course=course).order_by("created_at", "pk"))
@@ -211,7 +212,7 @@ def test_ten_enrol_at_once_into_four_places(space, household_a, community_a):
 
     # The waiting list then moves in that same order.
     user_of = {p.pk: users[i] for i, p in enumerate(people)}
-    promoted = services.enrolment_leave(actor=user_of[rows[0].resident_id], enrolment=rows[0])
+    promoted = courses.enrolment_leave(actor=user_of[rows[0].resident_id], enrolment=rows[0])
     assert promoted.pk == rows[4].pk
 
 
@@ -221,7 +222,7 @@ def test_one_person_enrolling_at_once_four_times_gets_one_place(
     course = Course.objects.create(community=community_a, space=space, title="太极", capacity=1)
 
     results = run_together(
-        4, lambda i: services.enrol(actor=resident_user_a, course=course, resident=resident_a)
+        4, lambda i: courses.enrol(actor=resident_user_a, course=course, resident=resident_a)
     )
 
     assert _errors(results) == []

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from stations.choices import BookingStatus, EnrolmentStatus
 from stations.models import Booking, Course, OpeningHours, Space
+from stations.services import courses
 from stations.services import spaces as services
 from tests import factories
 
@@ -154,9 +155,9 @@ def test_series_all_or_nothing_and_skip(space, worker_a, resident_a):
 def test_waitlist_promotes_exactly_one(space, worker_a, household_a, community_a):
     course = Course.objects.create(community=community_a, space=space, title="瑜伽", capacity=2)
     people = [factories.ResidentFactory(household=household_a) for _ in range(4)]
-    enrolments = [services.enrol(actor=worker_a.user, course=course, resident=p) for p in people]
+    enrolments = [courses.enrol(actor=worker_a.user, course=course, resident=p) for p in people]
     assert [e.status for e in enrolments] == ["enrolled", "enrolled", "waitlisted", "waitlisted"]
-    promoted = services.enrolment_leave(actor=worker_a.user, enrolment=enrolments[0])
+    promoted = courses.enrolment_leave(actor=worker_a.user, enrolment=enrolments[0])
     assert promoted.pk == enrolments[2].pk
     statuses = dict(course.enrolments.values_list("resident_id", "status"))
     assert list(statuses.values()).count(EnrolmentStatus.ENROLLED) == 2

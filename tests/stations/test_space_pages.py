@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 
 from stations.choices import BookingKind, BookingStatus, EnrolmentStatus, Role
 from stations.models import Booking, BookingSeries, Course, Enrolment, OpeningHours, Space
+from stations.services import courses
 from stations.services import spaces as services
 from tests import factories
 
@@ -512,10 +513,10 @@ def test_course_detail_shows_sessions_and_participants_to_staff(
     as_user, worker_user, resident_user_a, resident_a, course
 ):
     for day in (3, 4, 5, 6):
-        services.course_session_add(
+        courses.course_session_add(
             actor=worker_user, course=course, starts_at=at(day, 18), ends_at=at(day, 19)
         )
-    services.course_session_add(actor=worker_user, course=course, starts_at=at(-1, 18), ends_at=at(-1, 19))
+    courses.course_session_add(actor=worker_user, course=course, starts_at=at(-1, 18), ends_at=at(-1, 19))
     Enrolment.objects.create(
         course=course, resident=resident_a, status=EnrolmentStatus.ENROLLED, enrolled_by=resident_user_a
     )
