@@ -136,6 +136,10 @@ class Household(models.Model):
             ),
             models.CheckConstraint(condition=Q(entrance__gte=1), name="household_entrance_positive"),
         ]
+        indexes = [
+            # Resident search by a room typed alone ("301"): the room across the buildings of a community.
+            models.Index(fields=["room"], name="household_room_idx"),
+        ]
 
     def __str__(self) -> str:
         return _("%(building)s, entrance %(entrance)s, room %(room)s") % {

@@ -117,20 +117,24 @@ def resident_search(queryset: QuerySet[Resident], text: str) -> QuerySet[Residen
     )
     if lowered.isascii() and lowered.isdigit() and len(lowered) >= 4:
         query |= Q(phone__endswith=lowered)
+    # The address part asks about households, each form on its own index, united in one subquery: an OR
+    # over the household join made PostgreSQL hash-join every household of the district on each search.
+    households = Household.objects.values("pk")
+    address = households.filter(room=text.upper()).union(  # rooms are stored upper case
+        households.filter(building__number=text)
+    )
     parts = [p for p in _split_address(text) if p]
     if len(parts) == 3:
         building, entrance, room = parts
         # [0-9] only, at most 4 digits: int() would take other scripts' digits, and a huge number overflows
         # the database integer.
         if _ASCII_DIGITS.fullmatch(entrance) and len(entrance) <= 4:
-            query |= _building_q(building) & Q(
-                household__entrance=int(entrance), household__room=room.upper()
+            address = address.union(
+                households.filter(_building_q(building), entrance=int(entrance), room=room.upper())
             )
     elif len(parts) == 2:
-        query |= _building_q(parts[0]) & Q(household__room=parts[1].upper())
-    query |= Q(household__building__number=text) | Q(
-        household__room=text.upper()
-    )  # rooms are stored upper case
+        address = address.union(households.filter(_building_q(parts[0]), room=parts[1].upper()))
+    query |= Q(household__in=address)
     return queryset.filter(query)
 
 
@@ -140,7 +144,7 @@ def _building_q(typed: str) -> Q:
         if typed.endswith(suffix) and len(typed) > len(suffix):
             typed = typed[: -len(suffix)]
             break
-    return Q(household__building__number__in=[typed, *(typed + suffix for suffix in _BUILDING_SUFFIXES)])
+    return Q(building__number__in=[typed, *(typed + suffix for suffix in _BUILDING_SUFFIXES)])
 
 
 def _split_address(text: str) -> list[str]:
