@@ -95,6 +95,10 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer instead of failing at once; IMMEDIATE avoids upgrade deadlocks between writers.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # Tests on a file, not in memory: Django shares one in-memory connection between the live server's
+    # threads, so two browser requests at once (a double tap) would run inside each other's transaction,
+    # which never happens in production. On a file each thread has its own connection, as in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-onedesk.sqlite3")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No JIT: the dashboard's aggregates have high cost estimates (many FILTER clauses) and PostgreSQL
     # then spent up to ~1 s JIT-compiling each of them, for queries that run in tens of milliseconds.
