@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
-from community.lib.validators import mask_id_number, mask_phone
+from community.lib.history import MASKED_FIELDS
 from residents.models import (
     Building,
     CareTag,
@@ -21,14 +21,12 @@ from residents.models import (
     Subdistrict,
 )
 
-_MASKS = {"phone": mask_phone, "id_number": mask_id_number}
-
 
 class MaskedHistoryHelper(HistoricalRecordContextHelper):
     """The history list's "Changes" column shows numbers masked, as every other list does."""
 
     def prepare_delta_change_value(self, change, value):
-        mask = _MASKS.get(change.field)
+        mask = MASKED_FIELDS.get(change.field)  # the same fields the History pages mask
         if mask is not None:
             return mask(value or "")
         return super().prepare_delta_change_value(change, value)
