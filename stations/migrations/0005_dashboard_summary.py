@@ -12,15 +12,15 @@ def install_and_fill(apps, schema_editor):
         return
     from stations.services.summary import summary_rebuild
 
-    summary_rebuild()
+    summary_rebuild(care=False)  # the care summary's table comes in 0007
 
 
 def uninstall(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    from stations.services.summary import summary_uninstall
+    from stations.services.summary import REQUEST_TRIGGERS, summary_uninstall
 
-    summary_uninstall()
+    summary_uninstall(REQUEST_TRIGGERS)
 
 
 class Migration(migrations.Migration):

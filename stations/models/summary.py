@@ -1,7 +1,8 @@
 """The dashboards' summary tables, kept by PostgreSQL triggers (stations.services.summary).
 
 They hold counts, never personal data, and are derived entirely from ServiceRequest, Rating and
-RequestEvent: `manage.py dashboard_summary` rebuilds them from those tables at any time. On SQLite the
+RequestEvent (SummaryCare: from residents, their care tags and the visits): `manage.py dashboard_summary`
+rebuilds them from those tables at any time. On SQLite the
 dashboards count live and these tables stay empty.
 
 How a count that depends on "now" can be stored: every figure of a request is a step function of the
@@ -18,7 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from residents.models import Community
+from residents.models import Community, Household
 from stations.choices import StationLine
 from stations.models.requests import Category, RequestEvent, ServiceRequest
 
@@ -149,3 +150,38 @@ class SummaryResolution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.at:%Y-%m-%d %H:%M}"
+
+
+class SummaryCare(models.Model):
+    """Per household and visit cadence: how many of its residents have a care tag with that cadence as their
+    smallest one, and when the household was last visited (NULL: never). "Vulnerable residents overdue for a
+    visit" is the sum of the rows whose last visit is older than their cadence — a few thousand rows for a
+    subdistrict instead of its residents joined to their care tags. Counts per household, no names: a
+    resident whose tags are cleared (erasure) leaves it with the next write."""
+
+    # No index of their own: the two below lead with them.
+    community = _derived(Community, db_index=False, verbose_name=_("community"))
+    household = _derived(Household, db_index=False, verbose_name=_("household"))
+    cadence_days = models.PositiveSmallIntegerField(_("visit every (days)"))
+    residents = models.IntegerField(_("residents"))
+    last_visit = models.DateTimeField(_("last visit"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["community", "household", "cadence_days"]
+        verbose_name = _("care summary row")
+        verbose_name_plural = _("care summary rows")
+        constraints = [
+            # The triggers recompute a household's rows: its residents may (rarely) be of two communities.
+            models.UniqueConstraint(
+                fields=["household", "community", "cadence_days"], name="summarycare_household_unique"
+            ),
+        ]
+        indexes = [
+            # care_overdue_counts: the communities' rows, counted from the index alone.
+            models.Index(
+                fields=["community", "cadence_days", "last_visit", "residents"], name="summarycare_comm_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community_id} {self.household_id} {self.cadence_days}d ×{self.residents}"

@@ -25,8 +25,13 @@ What is stored (see stations.models.summary for the "settled" rows and the later
 - SummaryDay: requests received per local day; requests resolved per day, counted on the day of their
   first resolution in each week (the trend counts a request once per week).
 - SummaryResolution: each resolution with its request's community and receipt time.
+- SummaryCare: care-tagged residents per household and smallest visit cadence, with the household's last
+  visit (stations.services.summary_care_sql). Its triggers, on visits, care tags, care tags' cadence and
+  residents' households, recompute the rows of the households a statement touched, one writer at a time
+  (a transaction-level advisory lock, so each reads what the one before it committed). "Overdue for a
+  visit" depends on now, so it is not stored: the page compares each row's last visit with its cadence.
 
-Each trigger recomputes the contribution of the requests a statement touched before and after it (the
+Each request trigger recomputes the contribution of the requests a statement touched before and after it (the
 old rows from the OLD transition table, the ratings as they were by leaving out the statement's new rows),
 subtracts one and adds the other. Deltas are applied with INSERT … ON CONFLICT in key order.
 
@@ -40,6 +45,8 @@ Costs and limits
   their settled row (intakes of a community already queue on its reference counter). A transaction that
   writes requests of several such keys in several statements could deadlock with another doing the same
   in the other order; the services write one request per transaction.
+- Care writes (a visit, a care tag, a resident moving household) wait for each other's commit: short and
+  rare next to the requests' (a resident import holds the lock until it commits).
 - The settled rows assume the cut-off of a page is later than the writes already committed (pages take
   "now" from the same clock as the database, on the same host). When it is not — a write racing the page,
   or a cut-off in the past — the selectors notice (``settled_until``) and count live.
@@ -55,8 +62,11 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import connection, transaction
 
-from stations.services.summary_sql import (  # noqa: F401 (MONTH_FIGURES, SATISFIED: part of this API)
+from stations.services.summary_care_sql import care_rebuild_sql
+from stations.services.summary_sql import (  # noqa: F401 (MONTH_FIGURES, SATISFIED, …: part of this API)
+    CARE_TRIGGERS,
     MONTH_FIGURES,
+    REQUEST_TRIGGERS,
     SATISFIED,
     TRIGGERS,
     install_sql,
@@ -72,20 +82,21 @@ def summary_supported() -> bool:
     return connection.vendor == "postgresql"
 
 
-def summary_install() -> None:
-    """Create or replace the trigger functions and the triggers (idempotent). PostgreSQL only."""
+def summary_install(triggers: dict = TRIGGERS) -> None:
+    """Create or replace the trigger functions and the triggers (idempotent). PostgreSQL only. Migrations
+    name theirs: 0005 (the requests') ran before SummaryCare's table existed (0007)."""
     if not summary_supported():
         return
     with connection.cursor() as cursor:
-        for statement in install_sql(settings.TIME_ZONE):
+        for statement in install_sql(settings.TIME_ZONE, triggers):
             cursor.execute(statement)
 
 
-def summary_uninstall() -> None:
+def summary_uninstall(triggers: dict = TRIGGERS) -> None:
     if not summary_supported():
         return
     with connection.cursor() as cursor:
-        for statement in uninstall_sql():
+        for statement in uninstall_sql(triggers):
             cursor.execute(statement)
 
 
@@ -113,17 +124,36 @@ def _alter_triggers(action: str) -> None:
 
 
 @transaction.atomic
-def summary_rebuild() -> dict[str, int]:
+def summary_rebuild(*, care: bool = True) -> dict[str, int]:
     """Install the triggers and recompute the summary tables from the data, in one transaction (request,
-    rating and event writes wait until it commits). Returns the number of rows of each table."""
+    rating and event writes — and with ``care``, visit, care tag and resident writes — wait until it
+    commits). Returns the number of rows of each table."""
     if not summary_supported():
         return {}
-    summary_install()
+    summary_install(TRIGGERS if care else REQUEST_TRIGGERS)
+    tables = ["stations_summarymonth", "stations_summaryday", "stations_summaryresolution"]
+    statements = rebuild_sql(settings.TIME_ZONE)
+    if care:
+        tables.append("stations_summarycare")
+        statements += care_rebuild_sql()
     counts = {}
     with connection.cursor() as cursor:
-        for statement in rebuild_sql(settings.TIME_ZONE):
+        for statement in statements:
             cursor.execute(statement)
-        for table in ("stations_summarymonth", "stations_summaryday", "stations_summaryresolution"):
+        for table in tables:
             cursor.execute(f"SELECT count(*) FROM {table}")
             counts[table] = cursor.fetchone()[0]
     return counts
+
+
+@transaction.atomic
+def care_summary_rebuild() -> int:
+    """Install the care summary's triggers and recompute SummaryCare alone (migration 0007). Returns its rows."""
+    if not summary_supported():
+        return 0
+    summary_install(CARE_TRIGGERS)
+    with connection.cursor() as cursor:
+        for statement in care_rebuild_sql():
+            cursor.execute(statement)
+        cursor.execute("SELECT count(*) FROM stations_summarycare")
+        return cursor.fetchone()[0]

@@ -5,6 +5,7 @@ that install, remove and rebuild them."""
 from __future__ import annotations
 
 from stations.choices import PROACTIVE_CHANNELS, EventKind, Satisfaction, Status
+from stations.services.summary_care_sql import CARE_TRIGGERS, care_bodies
 
 MONTH_FIGURES = (
     "received",
@@ -39,7 +40,7 @@ _FIGURE_COLUMNS = (
     "solved",
     "satisfaction",
 )
-TRIGGERS = {
+REQUEST_TRIGGERS = {
     # name: (table, event, transition tables)
     "summary_request_insert": ("stations_servicerequest", "INSERT", "NEW TABLE AS new_rows"),
     "summary_request_update": (
@@ -59,6 +60,7 @@ TRIGGERS = {
     ),
     "summary_event_delete": ("stations_requestevent", "DELETE", "OLD TABLE AS old_rows"),
 }
+TRIGGERS = {**REQUEST_TRIGGERS, **CARE_TRIGGERS}
 
 
 def _lit(value: str) -> str:
@@ -218,10 +220,12 @@ IF {var}_{key[0]} IS NOT NULL THEN
 END IF;"""
 
 
-# The PL/pgSQL array variables that carry the settled keys a statement wrote from `_apply` to `_fold`.
+# The PL/pgSQL array variables: the settled keys a statement wrote, from `_apply` to `_fold`; the households
+# whose care rows a statement recomputes (`_care_block`).
 _VARIABLES = {
     "km": {"community_id": "bigint", "period": "date", "category_id": "bigint", "line": "varchar"},
     "kd": {"community_id": "bigint", "day": "date"},
+    "care": {"households": "bigint"},
 }
 
 
@@ -456,12 +460,13 @@ END
 $body$;"""
 
 
-def install_sql(tz: str) -> list[str]:
+def install_sql(tz: str, triggers: dict = TRIGGERS) -> list[str]:
     """The statements that (re)create the trigger functions and triggers, for the local time zone ``tz``."""
     statements = []
-    for name, body in _function_bodies(tz).items():
-        statements.append(_function_sql(name, body))
-    for name, (table, event, transitions) in TRIGGERS.items():
+    for name, body in {**_function_bodies(tz), **care_bodies()}.items():
+        if name in triggers:
+            statements.append(_function_sql(name, body))
+    for name, (table, event, transitions) in triggers.items():
         statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
         statements.append(
             f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {transitions} "
@@ -470,9 +475,9 @@ def install_sql(tz: str) -> list[str]:
     return statements
 
 
-def uninstall_sql() -> list[str]:
-    statements = [f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, (table, _e, _t) in TRIGGERS.items()]
-    statements += [f"DROP FUNCTION IF EXISTS {name}()" for name in TRIGGERS]
+def uninstall_sql(triggers: dict = TRIGGERS) -> list[str]:
+    statements = [f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, (table, _e, _t) in triggers.items()]
+    statements += [f"DROP FUNCTION IF EXISTS {name}()" for name in triggers]
     return statements
 
 

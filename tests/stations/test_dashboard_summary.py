@@ -3,19 +3,23 @@ of counting live: on the hand-built month of test_dashboard, after edits, a reop
 answers entered late or deleted, moves across months and communities, deletes, bulk writes and the
 generator's COPY; at cut-offs taken later without any write (a response deadline passing); and the rebuild
 gives the same tables as the triggers. Also: the care count and the Spaces section equal the functions
-they stand in for, and both pages cost at most 15 queries, the same for 10 and 1,000 requests."""
+they stand in for — the care summary after visits, care tags, cadences and moves, and when two care writes
+race — and both pages cost at most 15 queries, the same for 10 and 1,000 requests."""
 
 import datetime as dt
+import threading
+import time
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from residents.models import CareTag, Resident
 from stations.choices import EventKind, Satisfaction, Status, WorkerType
 from stations.models import (
     Category,
@@ -27,6 +31,7 @@ from stations.models import (
     SummaryResolution,
     Visit,
 )
+from stations.models.summary import SummaryCare
 from stations.rates import Period
 from stations.selectors.dashboard import figures as figure_selectors
 from stations.selectors.dashboard import tables as table_selectors
@@ -34,7 +39,7 @@ from stations.selectors.dashboard.spaces import space_usage, spaces_section
 from stations.selectors.space_admin import space_utilisation
 from stations.selectors.visits import visits_overdue
 from stations.services.categories import categories_seed
-from stations.services.summary import MONTH_FIGURES, summary_paused, summary_rebuild
+from stations.services.summary import MONTH_FIGURES, care_summary_rebuild, summary_paused, summary_rebuild
 from tests import factories
 from tests.stations.test_dashboard import (
     D,
@@ -368,6 +373,142 @@ def test_care_count_equals_visits_overdue(community_a, head_a, subdistrict_a, wo
     assert expected[community_a.pk] == 5  # never visited: 3 with a cadence; visited 10 days ago: 2 weekly
     live, care = table_selectors.now_counts(subdistrict_a, [community_a, community_b], now)
     assert care == got
+
+
+def assert_care_is_live(user, communities, now: dt.datetime) -> None:
+    """The care count equals visits_overdue, and the triggers' SummaryCare rows are the rebuild's."""
+    expected = {c.pk: visits_overdue(user, now=now).filter(community=c).count() for c in communities}
+    got = table_selectors.care_overdue_counts(user, communities, now)
+    assert {pk: got.get(pk, 0) for pk in expected} == expected
+    assert set(got) <= {pk for pk, n in expected.items() if n}
+    columns = ("community", "household", "cadence_days", "residents", "last_visit")
+    kept = set(SummaryCare.objects.values_list(*columns))
+    care_summary_rebuild()
+    assert set(SummaryCare.objects.values_list(*columns)) == kept
+
+
+@postgres
+def test_care_summary_follows_visits_tags_cadences_and_moves(
+    community_a, subdistrict_a, worker_a, building_a
+):
+    community_b = factories.CommunityFactory(subdistrict=community_a.subdistrict, code="AZL")
+    building_b = factories.BuildingFactory(community=community_b)
+    communities = [community_a, community_b]
+    weekly = factories.CareTagFactory()
+    monthly = factories.CareTagFactory(code="disabled", name="残疾人", visit_cadence_days=30)
+    untimed = factories.CareTagFactory(code="low-income", name="低保", visit_cadence_days=None)
+    now = timezone.now()
+    homes = [factories.HouseholdFactory(building=building_a) for _ in range(4)]
+    people = [factories.ResidentFactory(household=homes[i % 4]) for i in range(8)]
+
+    def visit(household, days_ago):
+        return Visit.objects.create(
+            community=community_a,
+            household=household,
+            building=household.building,
+            worker=worker_a,
+            visited_at=now - days_ago * D,
+        )
+
+    # Tags added one by one, several at once, and a tag without a cadence.
+    people[0].care_tags.add(weekly)
+    people[1].care_tags.add(weekly, monthly)
+    people[2].care_tags.add(monthly)
+    people[3].care_tags.add(untimed)
+    people[4].care_tags.set([monthly, untimed])
+    assert_care_is_live(subdistrict_a, communities, now)
+    # Visits: one, then a later one, a backdated one, many at once, one moved to another household.
+    first = visit(homes[0], 10)
+    visit(homes[0], 3)
+    visit(homes[1], 40)
+    Visit.objects.bulk_create(
+        Visit(
+            community=community_a, household=h, building=building_a, worker=worker_a, visited_at=now - 20 * D
+        )
+        for h in homes[1:]
+    )
+    assert_care_is_live(subdistrict_a, communities, now)
+    Visit.objects.filter(pk=first.pk).update(visited_at=now - D)
+    Visit.objects.filter(household=homes[2]).update(household=homes[3])
+    assert_care_is_live(subdistrict_a, communities, now)
+    Visit.objects.filter(household=homes[0], visited_at__gt=now - 2 * D).delete()
+    assert_care_is_live(subdistrict_a, communities, now)
+    # Residents move: to another household, out of any household, to another community.
+    people[1].household = homes[3]
+    people[1].save()
+    people[2].household = None
+    people[2].save()
+    Resident.objects.filter(pk=people[0].pk).update(
+        community=community_b, household=factories.HouseholdFactory(building=building_b)
+    )
+    assert_care_is_live(subdistrict_a, communities, now)
+    # Cadences change, a tag loses its cadence, another gains one, a tag is deleted.
+    CareTag.objects.filter(pk=monthly.pk).update(visit_cadence_days=15)
+    assert_care_is_live(subdistrict_a, communities, now)
+    CareTag.objects.filter(pk=weekly.pk).update(visit_cadence_days=None)
+    CareTag.objects.filter(pk=untimed.pk).update(visit_cadence_days=60)
+    assert_care_is_live(subdistrict_a, communities, now)
+    monthly.delete()
+    assert_care_is_live(subdistrict_a, communities, now)
+    # Tags removed and cleared (erasure), a resident deleted, a new resident with tags.
+    people[4].care_tags.remove(untimed)
+    people[3].care_tags.clear()
+    people[5].care_tags.add(untimed)
+    people[6].care_tags.add(untimed)
+    people[6].delete()
+    newcomer = factories.ResidentFactory(household=homes[1])
+    newcomer.care_tags.add(untimed)
+    assert_care_is_live(subdistrict_a, communities, now)
+    assert SummaryCare.objects.filter(community=community_a).exists()
+    # Later, without any write: the same rows, more of them overdue.
+    assert_care_is_live(subdistrict_a, communities, now + 50 * D)
+
+
+@postgres
+@pytest.mark.django_db(transaction=True)
+def test_care_writes_at_the_same_time_see_each_other(community_a, subdistrict_a, worker_a, building_a):
+    """A care tag and a visit of one household written at once, each in its own transaction: the visit's
+    trigger waits for the tag's transaction to commit, then reads the tag, so the summary has both."""
+    tag = factories.CareTagFactory()
+    household = factories.HouseholdFactory(building=building_a)
+    resident = factories.ResidentFactory(household=household)
+    tagged = threading.Event()
+    errors = []
+
+    def add_tag() -> None:
+        try:
+            with transaction.atomic():
+                resident.care_tags.add(tag)
+                tagged.set()
+                time.sleep(0.5)  # the visit is written meanwhile
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def record_visit() -> None:
+        try:
+            assert tagged.wait(10)
+            Visit.objects.create(
+                community=community_a,
+                household=household,
+                building=building_a,
+                worker=worker_a,
+                visited_at=timezone.now() - D,
+            )
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add_tag), threading.Thread(target=record_visit)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors
+    assert SummaryCare.objects.get(household=household).last_visit is not None
+    assert_care_is_live(subdistrict_a, [community_a], timezone.now())
 
 
 def test_spaces_section_equals_space_utilisation(head_a, resident_a, community_a, worker_a):

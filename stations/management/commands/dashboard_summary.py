@@ -4,6 +4,7 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from django.utils import timezone
 
 from residents.models import Community
@@ -11,6 +12,7 @@ from stations.rates import Period
 from stations.selectors.dashboard.figures import ROW_KEYS, _summary_rows, live_period_rows
 from stations.selectors.dashboard.tables import _summary_trend, _trend_window, live_weekly_trend
 from stations.services.summary import summary_rebuild, summary_supported
+from stations.services.summary_care_sql import CARE_COLUMNS, care_rows
 
 
 class Command(BaseCommand):
@@ -57,6 +59,7 @@ class Command(BaseCommand):
                             differences += 1
                             self.stdout.write(f"{community} week {row['week']}: summary {stored}, live {row}")
             period = period.previous()
+        differences += _compare_care(self.stdout)
         if differences:
             raise CommandError(f"{differences} differences between the summary and live counts.")
         self.stdout.write(
@@ -78,3 +81,15 @@ def _compare(out, label: str, summary: list[dict], live: list[dict]) -> int:
             differences += 1
             out.write(f"{label} {key}: summary {mine.get(key)}, live {theirs.get(key)}")
     return differences
+
+
+def _compare_care(out) -> int:
+    """SummaryCare's rows against the same rows computed from the residents, their tags and the visits."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {CARE_COLUMNS} FROM stations_summarycare")
+        kept = set(cursor.fetchall())
+        cursor.execute(care_rows("true"))
+        live = set(cursor.fetchall())
+    for row in sorted(kept ^ live, key=str)[:20]:
+        out.write(f"care {row}: {'summary only' if row in kept else 'live only'}")
+    return len(kept ^ live)

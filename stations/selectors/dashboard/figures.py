@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus
 
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import (
     Count,
-    Max,
     Q,
     QuerySet,
-    Sum,
 )
 
 from residents.models import Community
@@ -46,6 +45,15 @@ LIVE_STATUSES = (Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.RESOLVE
 # --- Figures as the templates see them ------------------------------------------------------------------
 
 
+# What quote_plus leaves as it is: most values here (numbers, codes, months) need no quoting at all.
+_UNQUOTED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+
+
+def _quoted(value) -> str:
+    text = str(value)
+    return text if _UNQUOTED.issuperset(text) else quote_plus(text)
+
+
 def drill_query(**params) -> str:
     """The request list's query string for a figure: ?rate=…&period=…&community=… (lists repeat the key).
     The same string as urlencode(…, doseq=True), built directly: a page makes a few hundred of them."""
@@ -54,9 +62,9 @@ def drill_query(**params) -> str:
         if value in (None, "", []):
             continue
         if isinstance(value, list | tuple):
-            parts.extend(f"{key}={quote_plus(str(item))}" for item in value)
+            parts.extend(f"{key}={_quoted(item)}" for item in value)
         else:
-            parts.append(f"{key}={quote_plus(str(value))}")
+            parts.append(f"{key}={_quoted(value)}")
     return "&".join(parts)
 
 
@@ -170,14 +178,6 @@ class Figures:
         return rows
 
 
-def _sum(rows: Iterable[dict], prefix: str) -> dict[str, int]:
-    totals = dict.fromkeys(PERIOD_FIGURES, 0)
-    for row in rows:
-        for key in PERIOD_FIGURES:
-            totals[key] += row.get(f"{prefix}{key}") or 0
-    return totals
-
-
 def _figure_counts(period: Period, now: dt.datetime, prefix: str = "") -> dict:
     return {f"{prefix}{key}": Count("pk", filter=rates.figure_q(key, period, now)) for key in PERIOD_FIGURES}
 
@@ -192,6 +192,12 @@ def _in_periods(queryset: QuerySet[ServiceRequest], *periods: Period) -> QuerySe
     return queryset.filter(
         received_at__gte=min(p.start for p in periods), received_at__lt=max(p.end for p in periods)
     )
+
+
+def reading(model) -> CursorWrapper:
+    """A cursor for raw SQL on the database the ORM reads ``model`` from: inside use_replica() (the dashboards)
+    the replica, like the page's other queries."""
+    return connections[router.db_for_read(model)].cursor()
 
 
 # --- The three rates: this period and the last, by community × line × category ----------------------------
@@ -248,41 +254,48 @@ def without_jit():
 def _summary_rows(communities, period: Period, now: dt.datetime) -> list[dict] | None:
     """`period_rows` from SummaryMonth: the settled rows and the steps before each period's cut-off. None when
     a settled row of a running period was written after the cut-off (a write that raced the page, or a
-    cut-off in the past): its steps up to that write are all in it, so it cannot answer for this cut-off."""
+    cut-off in the past): its steps up to that write are all in it, so it cannot answer for this cut-off.
+
+    Written as SQL: the ORM took longer to build this statement (twenty filtered sums) than PostgreSQL to
+    answer it, and the rows come back as they are (no converter per value)."""
     periods = {"cur__": period, "prev__": period.previous()}
-    which = Q()
-    open_months = []
-    for p in periods.values():
+    params: dict = {"communities": [getattr(c, "pk", c) for c in communities]}
+    which, sums, settled = [], [], []
+    for name, p in periods.items():
+        params[name] = p.first_day
         cutoff = p.cutoff(now)
         if cutoff < p.end:  # running: steps after the cut-off are still to come
-            which |= Q(period=p.first_day) & (Q(at__isnull=True) | Q(at__lt=cutoff))
-            open_months.append((p.first_day, cutoff))
+            params[f"{name}cutoff"] = cutoff
+            which.append(f"(s.period = %({name})s AND (s.at IS NULL OR s.at < %({name}cutoff)s))")
+            settled.append((name, cutoff))
         else:  # over: every step before its end is stored, and none after it
-            which |= Q(period=p.first_day)
-    settled = {
-        f"settled_{i}": Max("settled_until", filter=Q(at__isnull=True, period=first_day))
-        for i, (first_day, _cutoff) in enumerate(open_months)
-    }
-    sums = {
-        f"{name}{figure}": Sum(figure, filter=Q(period=p.first_day))
-        for name, p in periods.items()
-        for figure in PERIOD_FIGURES
-    }
-    rows = list(
-        SummaryMonth.objects.filter(community__in=communities)
-        .filter(which)
-        .order_by()
-        .values(*ROW_KEYS)
-        .annotate(**sums, **settled)
-    )
-    for row in rows:
-        for i, (_first_day, cutoff) in enumerate(open_months):
-            written = row.pop(f"settled_{i}")
+            which.append(f"s.period = %({name})s")
+        sums += [
+            f"coalesce(sum(s.{figure}) FILTER (WHERE s.period = %({name})s), 0)" for figure in PERIOD_FIGURES
+        ]
+    # When each running month's settled rows were last written, to compare with its cut-off.
+    sums += [
+        f"max(s.settled_until) FILTER (WHERE s.at IS NULL AND s.period = %({name})s)" for name, _c in settled
+    ]
+    columns = [f"{name}{figure}" for name in periods for figure in PERIOD_FIGURES]
+    sql = f"""
+SELECT s.community_id, s.line, s.category_id, c.worker_type, c.name, parent.name,
+  {", ".join(sums)}
+FROM stations_summarymonth s
+JOIN stations_category c ON c.id = s.category_id
+LEFT JOIN stations_category parent ON parent.id = c.parent_id
+WHERE s.community_id = ANY(%(communities)s) AND ({" OR ".join(which)})
+GROUP BY 1, 2, 3, 4, 5, 6"""
+    with reading(SummaryMonth) as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    keys = (*ROW_KEYS, *columns)
+    rows = []
+    for values in found:
+        for (_name, cutoff), written in zip(settled, values[len(keys) :], strict=True):
             if written is not None and written >= cutoff:
                 return None
-        for key in sums:
-            if row[key] is None:  # no row of that month for this key
-                row[key] = 0
+        rows.append(dict(zip(keys, values[: len(keys)], strict=True)))
     return rows
 
 
@@ -307,43 +320,55 @@ def rate_tables(
     rows: list[dict] | None = None,
 ) -> RateTables:
     """The period's figures in total, by line, by worker type and by community, and last period's: added up
-    from `period_rows` (pass ``rows`` when the page has them already)."""
+    from `period_rows` (pass ``rows`` when the page has them already), in one pass over them."""
     if rows is None:
         rows = period_rows(communities, period, now)
     previous = period.previous()
     scope = {"community": community.pk} if community is not None else {}
 
-    def group(key: str, value) -> list[dict]:
-        return [row for row in rows if row[key] == value]
+    def zeros() -> dict[str, int]:
+        return dict.fromkeys(PERIOD_FIGURES, 0)
 
-    by_community = {}
-    for community_id in {row["community"] for row in rows}:
-        mine = group("community", community_id)
-        by_community[community_id] = (
-            Figures(_sum(mine, "cur__"), period, {"community": community_id}),
-            Figures(_sum(mine, "prev__"), previous, {"community": community_id}),
+    total, before = zeros(), zeros()
+    lines: dict[str, dict[str, int]] = defaultdict(zeros)
+    types: dict[str, dict[str, int]] = defaultdict(zeros)
+    current_of: dict[int, dict[str, int]] = defaultdict(zeros)
+    previous_of: dict[int, dict[str, int]] = defaultdict(zeros)
+    for row in rows:
+        adding = (
+            total,
+            lines[row["line"]],
+            types[row["category__worker_type"]],
+            current_of[row["community"]],
         )
+        for key in PERIOD_FIGURES:
+            value = row[f"cur__{key}"] or 0
+            for sums in adding:
+                sums[key] += value
+        mine_before = previous_of[row["community"]]
+        for key in PERIOD_FIGURES:
+            value = row[f"prev__{key}"] or 0
+            before[key] += value
+            mine_before[key] += value
     return RateTables(
         period=period,
-        total=Figures(_sum(rows, "cur__"), period, scope),
-        previous=Figures(_sum(rows, "prev__"), previous, scope),
+        total=Figures(total, period, scope),
+        previous=Figures(before, previous, scope),
         by_line=[
-            (code, label, Figures(_sum(group("line", code), "cur__"), period, {**scope, "line": code}))
+            (code, label, Figures(lines.get(code) or zeros(), period, {**scope, "line": code}))
             for code, label in StationLine.choices
         ],
         by_type=[
-            (
-                code,
-                label,
-                Figures(
-                    _sum(group("category__worker_type", code), "cur__"),
-                    period,
-                    {**scope, "worker_type": code},
-                ),
-            )
+            (code, label, Figures(types.get(code) or zeros(), period, {**scope, "worker_type": code}))
             for code, label in WorkerType.choices
         ],
-        by_community=by_community,
+        by_community={
+            community_id: (
+                Figures(sums, period, {"community": community_id}),
+                Figures(previous_of[community_id], previous, {"community": community_id}),
+            )
+            for community_id, sums in current_of.items()
+        },
     )
 
 
@@ -352,15 +377,17 @@ def rate_tables(
 
 def live_counts_queryset(communities, now: dt.datetime) -> QuerySet:
     """Per community: open requests by status, overdue, due within 24 h, waiting for the follow-up. One
-    grouped query over the rows that are not closed (the partial index sr_open_comm_due_idx)."""
+    grouped query over the rows that are not closed: an index-only scan of the partial index
+    sr_open_comm_due_idx, which carries the status (so the counts count the status, never NULL: counting the
+    primary key would read every row)."""
     return (
         _requests_of(communities)
         .exclude(status__in=sorted(CLOSED_STATES))
         .values("community")
         .annotate(
-            **{status: Count("pk", filter=Q(status=status)) for status in LIVE_STATUSES},
-            overdue=Count("pk", filter=Q(status__in=sorted(OPEN_STATES), resolution_due_at__lt=now)),
-            due_soon=Count("pk", filter=rates.due_soon(Period.containing(now), now)),
+            **{status: Count("status", filter=Q(status=status)) for status in LIVE_STATUSES},
+            overdue=Count("status", filter=Q(status__in=sorted(OPEN_STATES), resolution_due_at__lt=now)),
+            due_soon=Count("status", filter=rates.due_soon(Period.containing(now), now)),
         )
     )
 

@@ -5,12 +5,15 @@ Reads of the dashboards and the monthly report.
 Every figure is an aggregate, so a page costs a constant number of queries however many requests there
 are (at most 15 with the session and permission lookups; tests pin it for 10 and 1,000 requests). The sets
 counted come from stations.rates, the same sets the drill-down links open. On PostgreSQL the period
-figures, the weekly trend and the resolutions are read from the summary tables the triggers keep
-(stations.models.summary, stations.services.summary) — sums over a few hundred rows instead of counting a
-month of requests — and are exactly the live counts (tests compare them); elsewhere, or when the summary
-cannot answer for a cut-off, they are counted live over the requests. Python only adds up grouped rows
-(communities × lines × categories, days, spaces), never loops over requests — except the median on SQLite,
-see `resolution_times`.
+figures, the weekly trend, the resolutions and the residents overdue for a visit are read from the summary
+tables the triggers keep (stations.models.summary, stations.services.summary) — sums over a few hundred or
+thousand rows instead of counting a month of requests or a subdistrict's residents — and are exactly the
+live counts (tests compare them); elsewhere, or when the summary cannot answer for a cut-off, they are
+counted live. Python only adds up grouped rows (communities × lines × categories, days, spaces), never loops
+over requests — except the median on SQLite, see `resolution_times`. The statements the ORM is slowest to
+build for what they do (the summary sums, the trend, the matrix, the resolutions) are written as SQL, run on
+the database the router reads from (`figures.reading`); the cells and rows a page repeats are built by
+stations.templatetags.dashboard.
 
 Figures about a period are taken as they stood at its cut-off (stations.rates.Period.cutoff), so the
 report of a past month reads what happened in that month: who was assigned and which status a request

@@ -32,6 +32,7 @@ from stations import rates
 from stations.choices import ACTIVE_BOOKING_STATES, AttendanceStatus, BookingKind, BookingStatus
 from stations.models import Attendance, Booking, ClosedDate, OpeningHours, Space
 from stations.rates import Period
+from stations.selectors.dashboard.figures import reading
 from stations.selectors.space_admin import (
     SpaceUsage,
     UsageCell,
@@ -211,7 +212,7 @@ def _usage_postgresql(communities, periods: dict[str, tuple[dt.date, dt.date]]) 
         "month_day_from": month_from,
         "month_day_to": month_to,
     }
-    with connection.cursor() as cursor:
+    with reading(Space) as cursor:
         cursor.execute(_USAGE_SQL, params)
         found = cursor.fetchall()
     rows = []

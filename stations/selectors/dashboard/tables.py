@@ -6,22 +6,18 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 
-from django.db import connection
+from django.db import connection, router
 from django.db.models import (
     Aggregate,
     Case,
     CharField,
     Count,
-    DurationField,
     Exists,
-    ExpressionWrapper,
     F,
     IntegerField,
-    Max,
     OuterRef,
     Q,
     Subquery,
-    Sum,
     When,
 )
 from django.db.models.functions import TruncWeek
@@ -43,6 +39,7 @@ from stations.models import (
     SummaryDay,
     SummaryResolution,
 )
+from stations.models.summary import SummaryCare
 from stations.rates import Period
 from stations.selectors.dashboard.figures import (
     LATEST_COMMENTS,
@@ -60,6 +57,7 @@ from stations.selectors.dashboard.figures import (
     live_counts_queryset,
     live_rows,
     period_rows,
+    reading,
     without_jit,
 )
 from stations.selectors.desk import on_leave_today
@@ -99,30 +97,34 @@ def _summary_trend(communities, cutoff: dt.datetime, first_monday: dt.date) -> t
     """Per week: the days before the cut-off's day, and of its own day the settled row and the steps before
     the cut-off. None when that settled row was written after the cut-off (see _summary_rows)."""
     local = timezone.localtime(cutoff)
-    cut_day = local.date()
-    days = Q(day__gte=first_monday, day__lt=cut_day)
-    partial = local.time() != dt.time.min  # a cut-off at midnight takes whole days only
-    if partial:
-        days |= Q(day=cut_day) & (Q(at__isnull=True) | Q(at__lt=cutoff))
-    rows = (
-        SummaryDay.objects.filter(community__in=communities)
-        .filter(days)
-        .order_by()
-        .values("day")
-        .annotate(
-            received=Sum("received"),
-            resolved=Sum("resolved"),
-            settled=Max("settled_until", filter=Q(day=cut_day, at__isnull=True)),
-        )
-    )
+    params = {
+        "communities": [getattr(c, "pk", c) for c in communities],
+        "first": first_monday,
+        "cut_day": local.date(),
+        "cutoff": cutoff,
+    }
+    days = "(d.day >= %(first)s AND d.day < %(cut_day)s)"
+    if local.time() != dt.time.min:  # a cut-off at midnight takes whole days only
+        days += " OR (d.day = %(cut_day)s AND (d.at IS NULL OR d.at < %(cutoff)s))"
     received: dict[dt.date, int] = defaultdict(int)
     resolved: dict[dt.date, int] = defaultdict(int)
-    for row in rows:
-        if row["settled"] is not None and row["settled"] >= cutoff:
-            return None
-        monday = row["day"] - dt.timedelta(days=row["day"].weekday())
-        received[monday] += row["received"]
-        resolved[monday] += row["resolved"]
+    with reading(SummaryDay) as cursor:
+        # SQL, not the ORM: building the statement cost more than running it.
+        cursor.execute(
+            f"""
+SELECT d.day, sum(d.received), sum(d.resolved),
+       max(d.settled_until) FILTER (WHERE d.day = %(cut_day)s AND d.at IS NULL)
+FROM stations_summaryday d
+WHERE d.community_id = ANY(%(communities)s) AND ({days})
+GROUP BY d.day""",
+            params,
+        )
+        for day, day_received, day_resolved, settled in cursor.fetchall():
+            if settled is not None and settled >= cutoff:
+                return None
+            monday = day - dt.timedelta(days=day.weekday())
+            received[monday] += day_received
+            resolved[monday] += day_resolved
     return received, resolved
 
 
@@ -211,13 +213,29 @@ def building_category_matrix(community: Community, period: Period, now: dt.datet
     """Where problems cluster: received requests per building × category this period (one grouped query),
     laid out as a table of the busiest buildings and categories, with the 每月一题 candidate: the pair that
     recurred most (at least RECURRING_MIN times)."""
-    rows = list(
-        _in_periods(_requests_of([community]), period)
-        .filter(rates.received(period, now), building__isnull=False)
-        .values("building", "building__number", "building__position", "category", "category__name")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "building__position", "building__number", "category__name")
-    )
+    # The month's received requests (rates.received) picked from sr_comm_period_idx alone, an index-only range
+    # scan, then fetched by primary key — filtering the community's requests row by row would read all its
+    # years of history — and counted per pair before the pairs are joined to their names.
+    received = _in_periods(_requests_of([community]), period).filter(rates.received(period, now)).values("pk")
+    alias = router.db_for_read(ServiceRequest)
+    picked, params = received.query.get_compiler(using=alias).as_sql()
+    with reading(ServiceRequest) as cursor:
+        cursor.execute(
+            f"""
+SELECT g.building_id, b.number, b.position, g.category_id, c.name, g.n
+FROM (
+  SELECT r.building_id, r.category_id, count(*) AS n
+  FROM stations_servicerequest r
+  WHERE r.id IN ({picked}) AND r.building_id IS NOT NULL
+  GROUP BY r.building_id, r.category_id
+) g
+JOIN residents_building b ON b.id = g.building_id
+JOIN stations_category c ON c.id = g.category_id
+ORDER BY g.n DESC, b.position, b.number, c.name""",
+            params,
+        )
+        keys = ("building", "building__number", "building__position", "category", "category__name", "n")
+        rows = [dict(zip(keys, values, strict=True)) for values in cursor.fetchall()]
     building_totals: dict[int, int] = defaultdict(int)
     category_totals: dict[int, int] = defaultdict(int)
     names: dict[tuple[str, int], str] = {}
@@ -259,9 +277,12 @@ def building_category_matrix(community: Community, period: Period, now: dt.datet
                     "n": cells.get((b, c), 0),
                     "is_candidate": candidate is not None
                     and (b, c) == (candidate["building"], candidate["category"]),
+                    # Only a count links to its requests; an empty cell shows a dot.
                     "query": drill_query(
                         rate="received", period=period.key, community=community.pk, building=b, category=c
-                    ),
+                    )
+                    if (b, c) in cells
+                    else "",
                 }
                 for c in categories
             ],
@@ -295,17 +316,20 @@ def resolution_times(communities, period: Period, now: dt.datetime) -> dict[int,
     cutoff = period.cutoff(now)
     result: dict[int, dict] = {}
     if connection.vendor == "postgresql":
-        # SummaryResolution: the resolutions with their community, so one community's month is a range of
-        # summaryres_comm_at_idx instead of every resolution of the district joined to its request.
-        took = ExpressionWrapper(F("at") - F("received_at"), output_field=DurationField())
-        rows = (
-            SummaryResolution.objects.filter(community__in=communities, at__gte=period.start, at__lt=cutoff)
-            .order_by()
-            .values(worker=F("actor__social_worker"))
-            .annotate(n=Count("pk"), median=Median(took, output_field=DurationField()))
-        )
-        for row in rows:
-            result[row["worker"]] = {"resolved": row["n"], "median_hours": _hours(row["median"])}
+        # SummaryResolution: the resolutions with their community, so one community's month is an index-only
+        # range of summaryres_comm_at_idx instead of every resolution of the district joined to its request.
+        # The actor's worker profile is joined on its user directly (the ORM would go through auth_user).
+        with reading(SummaryResolution) as cursor:
+            cursor.execute(
+                """
+SELECT w.id, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY r.at - r.received_at)
+FROM stations_summaryresolution r LEFT JOIN stations_socialworker w ON w.user_id = r.actor_id
+WHERE r.community_id = ANY(%s) AND r.at >= %s AND r.at < %s
+GROUP BY w.id""",
+                [[getattr(c, "pk", c) for c in communities], period.start, cutoff],
+            )
+            for worker_id, resolved, median in cursor.fetchall():
+                result[worker_id] = {"resolved": resolved, "median_hours": _hours(median)}
         return result
     # SQLite has no percentile function: one query for the durations, the median in Python. This loops
     # over the period's resolutions, which is acceptable only on SQLite (development and tests); the
@@ -342,7 +366,6 @@ def worker_table(community: Community, period: Period, now: dt.datetime) -> list
         .annotate(
             open_count=count_subquery(open_requests, "assignee"),
             overdue_count=count_subquery(open_requests.filter(resolution_due_at__lt=now), "assignee"),
-            on_leave=Exists(leave),
             leave_until=Subquery(leave.order_by("-ends_on").values("ends_on")[:1]),
         )
         .order_by("worker_type", "display_name", "pk")
@@ -357,7 +380,7 @@ def worker_table(community: Community, period: Period, now: dt.datetime) -> list
                 "worker": worker,
                 "open": worker.open_count,
                 "overdue": worker.overdue_count,
-                "on_leave": worker.on_leave,
+                "on_leave": worker.leave_until is not None,  # a leave always has an end
                 "leave_until": worker.leave_until,
                 "resolved": done.get("resolved", 0),
                 "median_hours": done.get("median_hours"),
@@ -422,12 +445,12 @@ def open_at(communities, cutoff: dt.datetime) -> list[dict]:
 def care_overdue_counts(user, communities, now: dt.datetime | None = None) -> dict[int, int]:
     """Care-tagged residents overdue for a visit, per community: the residents of
     stations.selectors.visits.visits_overdue(user) in these communities (which the caller got from the
-    scoping selectors), counted. On PostgreSQL in one pass (`_care_sql`) instead of visits_overdue's
+    scoping selectors), counted. On PostgreSQL from the care summary (`_care_sql`) instead of visits_overdue's
     cadence and last-visit subqueries repeated per resident; tests pin the two to the same numbers."""
     now = now or timezone.now()
     if connection.vendor == "postgresql":
         sql, params = _care_sql(communities, now)
-        with connection.cursor() as cursor:
+        with reading(SummaryCare) as cursor:
             cursor.execute(sql, params)
             return dict(cursor.fetchall())
     residents = visits_overdue(user, now=now).filter(community__in=communities)
@@ -455,7 +478,7 @@ def now_counts(user, communities, now: dt.datetime) -> tuple[dict[int, dict[str,
     )
     live: dict[int, dict[str, int]] = {}
     care: dict[int, int] = {}
-    with connection.cursor() as cursor:
+    with reading(ServiceRequest) as cursor:
         cursor.execute(sql, [*live_params, *care_params])
         for community_id, *counts, overdue_residents in cursor.fetchall():
             if overdue_residents:
@@ -467,27 +490,16 @@ def now_counts(user, communities, now: dt.datetime) -> tuple[dict[int, dict[str,
 
 def _care_sql(communities, now: dt.datetime) -> tuple[str, list]:
     """(community_id, n): residents with a household and a care tag with a visit cadence whose household had
-    no visit within their smallest cadence, or never — visits_overdue's set. One pass: the communities'
-    residents joined to their care tags (hash joins, smallest cadence per resident), then each tagged
-    resident's last household visit from visit_household_at_idx (a scalar subquery, so one index probe each
-    rather than a scan of every visit)."""
+    no visit within their smallest cadence, or never — visits_overdue's set, added up from SummaryCare (rows
+    per household and cadence with the household's last visit, kept by triggers): an index-only scan of a
+    few thousand rows for a subdistrict instead of its residents joined to their care tags."""
     return (
         """
-SELECT t.community_id, count(*)
-FROM (
-  SELECT r.id, r.community_id, r.household_id, min(ct.visit_cadence_days) AS cadence
-  FROM residents_resident r
-  JOIN residents_resident_care_tags rct ON rct.resident_id = r.id
-  JOIN residents_caretag ct ON ct.id = rct.caretag_id AND ct.visit_cadence_days IS NOT NULL
-  WHERE r.community_id = ANY(%s) AND r.household_id IS NOT NULL
-  GROUP BY r.id
-) t
-WHERE coalesce(
-  (SELECT max(v.visited_at) FROM stations_visit v WHERE v.household_id = t.household_id)
-    < %s::timestamptz - make_interval(days => t.cadence),
-  true
-)
-GROUP BY t.community_id""",
+SELECT s.community_id, sum(s.residents)
+FROM stations_summarycare s
+WHERE s.community_id = ANY(%s)
+  AND coalesce(s.last_visit < %s::timestamptz - make_interval(days => s.cadence_days), true)
+GROUP BY s.community_id""",
         [[getattr(c, "pk", c) for c in communities], now],
     )
 
