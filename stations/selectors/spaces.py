@@ -218,10 +218,13 @@ def week_grid(space: Space, *, monday: dt.date, user, staff: bool, now: dt.datet
     Three queries whatever the number of bookings: opening hours, closed dates, the week's bookings."""
     step = space.slot_minutes
     days = [monday + dt.timedelta(days=i) for i in range(7)]
+    # Unordered: the models' default ordering (by space, so by community name) would join two tables.
     hours: dict[int, list[tuple[int, int]]] = {}
-    for interval in space.opening_hours.all():
-        hours.setdefault(interval.weekday, []).append((_minutes(interval.opens), _minutes(interval.closes)))
-    closed = set(space.closed_dates.filter(date__range=(days[0], days[-1])).values_list("date", flat=True))
+    for weekday, opens, closes in space.opening_hours.order_by().values_list("weekday", "opens", "closes"):
+        hours.setdefault(weekday, []).append((_minutes(opens), _minutes(closes)))
+    closed = set(
+        space.closed_dates.filter(date__range=(days[0], days[-1])).order_by().values_list("date", flat=True)
+    )
     week_start = timezone.make_aware(dt.datetime.combine(days[0], dt.time()))
     week_end = week_start + dt.timedelta(days=7)
     bookings = list(
@@ -232,19 +235,36 @@ def week_grid(space: Space, *, monday: dt.date, user, staff: bool, now: dt.datet
         .order_by("starts_at", "pk")
     )
 
-    def open_at(weekday: int, minute: int) -> bool:
-        return any(opens <= minute and minute + step <= closes for opens, closes in hours.get(weekday, ()))
-
+    # The slots (minutes after midnight) open on each weekday, once, not per cell.
+    open_slots = {
+        weekday: {
+            minute
+            for minute in range(0, 24 * 60 - step + 1, step)
+            if any(opens <= minute and minute + step <= closes for opens, closes in hours.get(weekday, ()))
+        }
+        for weekday in range(7)
+    }
     # Rows: the union over the week of the slots that are open on at least one day.
-    row_minutes = [m for m in range(0, 24 * 60 - step + 1, step) if any(open_at(wd, m) for wd in range(7))]
-    resident = own_resident(user)
+    row_minutes = sorted(set().union(*open_slots.values()))
+    # The user's own bookings are those of the resident behind the login. Resident.user is one-to-one, so
+    # the bookings' select_related resident tells, without own_resident()'s query (staff seldom have one).
+    user_id = user.pk if user.is_authenticated else None
     horizon = now + dt.timedelta(days=space.horizon_days)
+    # make_aware(naive) is naive.replace(tzinfo=zone): the same wall-clock time, correct in any zone,
+    # built directly for each of the ~170 cells. Times are compared in UTC, as Python compares datetimes
+    # of two zones, but without working out the zone's offset again in every comparison.
+    zone = timezone.get_current_timezone()
+    now_utc, horizon_utc = now.astimezone(dt.UTC), horizon.astimezone(dt.UTC)
+    spans = [(b.starts_at.astimezone(dt.UTC), b.ends_at.astimezone(dt.UTC), b) for b in bookings]
+    slot = dt.timedelta(minutes=step)
+    labels: dict[int, tuple[str, bool]] = {}
 
     def label_for(booking: Booking) -> tuple[str, bool]:
         own = (
             booking.kind == BookingKind.BOOKING
-            and resident is not None
-            and booking.resident_id == resident.pk
+            and user_id is not None
+            and booking.resident is not None
+            and booking.resident.user_id == user_id
         )
         if booking.kind == BookingKind.BOOKING and staff and booking.resident is not None:
             return booking.resident.name, own  # staff may see who booked
@@ -255,16 +275,24 @@ def week_grid(space: Space, *, monday: dt.date, user, staff: bool, now: dt.datet
     rows = [Row(time=dt.time(m // 60, m % 60), cells=[]) for m in row_minutes]
     for day in days:
         seen: set[int] = set()
-        day_start = timezone.make_aware(dt.datetime.combine(day, dt.time()))
-        day_end = day_start + dt.timedelta(days=1)
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+        day_start, day_end = midnight.astimezone(dt.UTC), (midnight + dt.timedelta(days=1)).astimezone(dt.UTC)
         # Each cell looks only at the day's bookings, not the week's.
-        todays = [b for b in bookings if b.starts_at < day_end and b.ends_at > day_start]
+        todays = [(starts, ends, b) for starts, ends, b in spans if starts < day_end and ends > day_start]
+        opens = () if day in closed else open_slots[day.weekday()]
         for row, minute in zip(rows, row_minutes, strict=True):
-            start = timezone.make_aware(dt.datetime.combine(day, row.time))
-            end = start + dt.timedelta(minutes=step)
-            holder = next((b for b in todays if b.starts_at < end and b.ends_at > start), None)
+            start = dt.datetime.combine(day, row.time, tzinfo=zone)
+            start_utc = start.astimezone(dt.UTC)
+            holder = None
+            if todays:
+                end_utc = (start + slot).astimezone(dt.UTC)  # wall-clock step, as the grid's rows
+                holder = next(
+                    (b for starts, ends, b in todays if starts < end_utc and ends > start_utc), None
+                )
             if holder is not None:
-                label, own = label_for(holder)
+                if holder.pk not in labels:
+                    labels[holder.pk] = label_for(holder)
+                label, own = labels[holder.pk]
                 cell = Cell(
                     start,
                     "taken",
@@ -274,11 +302,11 @@ def week_grid(space: Space, *, monday: dt.date, user, staff: bool, now: dt.datet
                     pending=holder.status == BookingStatus.PENDING and (staff or own),
                 )
                 seen.add(holder.pk)
-            elif day in closed or not open_at(day.weekday(), minute):
+            elif minute not in opens:
                 cell = Cell(start, "closed")
-            elif start < now:
+            elif start_utc < now_utc:
                 cell = Cell(start, "past")
-            elif not staff and start > horizon:
+            elif not staff and start_utc > horizon_utc:
                 cell = Cell(start, "later")
             else:
                 cell = Cell(start, "free")
