@@ -296,6 +296,14 @@ class Resident(models.Model):
             models.Index(fields=["community", "name_initials"], name="resident_comm_initials_idx"),
             # Directory: search by the phone's last digits goes through the community's rows.
             models.Index(fields=["community", "phone"], name="resident_comm_phone_idx"),
+            # Directory page (residents.selectors.directory_rows): a community's residents in pinyin order
+            # with every column the search tests and a row shows, so the page reads this index alone and
+            # visits no table row for the residents its search rejects.
+            models.Index(
+                fields=["community", "name_pinyin", "id", "name", "name_initials", "phone", "household"],
+                condition=Q(erased_at__isnull=True),
+                name="resident_directory_idx",
+            ),
         ]
 
     def __str__(self) -> str:

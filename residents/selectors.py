@@ -20,21 +20,42 @@ from residents.models import (
 )
 
 
+def _visible(user) -> tuple[str, int | None]:
+    """Who sees what, once for both forms below: ("none" | "all" | "subdistrict" | "community", id)."""
+    if not user.is_authenticated or not user.is_active:
+        return "none", None
+    if user.is_superuser:
+        return "all", None
+    membership = getattr(user, "membership", None)
+    if membership is None:
+        return "none", None
+    if membership.subdistrict_id:
+        return "subdistrict", membership.subdistrict_id
+    return "community", membership.community_id
+
+
 def communities_visible_to(user) -> QuerySet[Community]:
     """The one scoping function: communities whose data this user may see.
 
     Superusers see all; subdistrict staff their subdistrict's communities; everyone else the one
     community of their membership; users without a membership see nothing."""
-    if not user.is_authenticated or not user.is_active:
-        return Community.objects.none()
-    if user.is_superuser:
+    kind, pk = _visible(user)
+    if kind == "all":
         return Community.objects.all()
-    membership = getattr(user, "membership", None)
-    if membership is None:
-        return Community.objects.none()
-    if membership.subdistrict_id:
-        return Community.objects.filter(subdistrict_id=membership.subdistrict_id)
-    return Community.objects.filter(pk=membership.community_id)
+    if kind == "subdistrict":
+        return Community.objects.filter(subdistrict_id=pk)
+    if kind == "community":
+        return Community.objects.filter(pk=pk)
+    return Community.objects.none()
+
+
+def community_scope(user) -> QuerySet[Community] | list[int]:
+    """communities_visible_to(user) in the form a `community__in=` filter plans fastest: for a member of one
+    community that community's id as a literal list, else the same queryset (a subquery). PostgreSQL plans
+    `IN (7)` in a fraction of the time of `IN (SELECT id FROM residents_community WHERE id = 7)` inside a
+    query of several tables (the request list: 16 → 7 ms of planning), and it costs no query."""
+    kind, pk = _visible(user)
+    return [pk] if kind == "community" else communities_visible_to(user)
 
 
 def get_community_for(user, pk: int) -> Community:
@@ -112,9 +133,10 @@ def resident_search(queryset: QuerySet[Resident], text: str) -> QuerySet[Residen
     if not text:
         return queryset
     lowered = text.lower().replace(" ", "")
-    query = (
-        Q(name__icontains=text) | Q(name_pinyin__startswith=lowered) | Q(name_initials__startswith=lowered)
-    )
+    # Text without letter case (Chinese, digits) finds the same names with a plain LIKE: icontains puts
+    # UPPER() on the name of every resident of the community, some 40% of the time of that scan.
+    name = Q(name__contains=text) if text.upper() == text.lower() else Q(name__icontains=text)
+    query = name | Q(name_pinyin__startswith=lowered) | Q(name_initials__startswith=lowered)
     if lowered.isascii() and lowered.isdigit() and len(lowered) >= 4:
         query |= Q(phone__endswith=lowered)
     # The address part asks about households, each form on its own index, united in one subquery: an OR
@@ -165,6 +187,44 @@ def directory(
     if tag_id:
         queryset = queryset.filter(care_tags__id=tag_id)
     return resident_search(queryset, text).order_by("name_pinyin", "pk")
+
+
+# What a row of the directory page shows: name, address, masked phone (and care tags, read apart).
+DIRECTORY_ROW_FIELDS = (
+    "name",
+    "phone",
+    "household__entrance",
+    "household__room",
+    "household__building__number",
+)
+
+
+def directory_rows(
+    user, *, text: str = "", building_id: int | None = None, tag_id: int | None = None
+) -> QuerySet[Resident]:
+    """The directory as its page lists it: only the columns a row shows, with household and building
+    joined (not the community and employer a resident's page needs). Care tags: `care_tags_by_resident`."""
+    return (
+        directory(user, text=text, building_id=building_id, tag_id=tag_id)
+        .select_related(None)
+        .select_related("household__building")
+        .prefetch_related(None)
+        .only(*DIRECTORY_ROW_FIELDS)
+    )
+
+
+def care_tags_by_resident(resident_ids: list[int]) -> dict[int, list[CareTag]]:
+    """Each resident's care tags, in the tags' order: one query of the resident–tag links with their tag
+    joined. The same query as prefetch_related("care_tags"), without its queryset built per resident."""
+    tags: dict[int, list[CareTag]] = {pk: [] for pk in resident_ids}
+    links = (
+        Resident.care_tags.through.objects.filter(resident_id__in=resident_ids)
+        .select_related("caretag")
+        .order_by("caretag")  # the care tags' own ordering
+    )
+    for link in links:
+        tags[link.resident_id].append(link.caretag)
+    return tags
 
 
 # The change reason of the history entry an erasure leaves: "erased: <the reason given>"

@@ -14,24 +14,49 @@ from community.lib.http import add_service_errors, client_ip, is_stale, paginate
 from residents import privacy, selectors, services
 from residents.choices import PersonalField
 from residents.forms import DirectorySearchForm, EraseForm, ExportForm, ResidentForm, RevealForm
-from residents.models import Enterprise, Resident
+from residents.models import CareTag, Enterprise, Resident
 
 
 @login_required
 @permission_required("residents.view_resident", raise_exception=True)
 def resident_list(request: HttpRequest) -> HttpResponse:
-    buildings = selectors.buildings_visible_to(request.user)
+    # The building filter shows numbers only: no community joined to each building.
+    buildings = selectors.buildings_visible_to(request.user).select_related(None).only("number")
     form = DirectorySearchForm(request.GET or None, buildings=buildings)
     filters = form.cleaned_data if form.is_valid() else {}
-    residents = selectors.directory(
+    residents = selectors.directory_rows(
         request.user,
         text=filters.get("q") or "",
         building_id=filters["building"].pk if filters.get("building") else None,
         tag_id=filters["tag"].pk if filters.get("tag") else None,
     )
-    context = {"form": form, "page": paginate(request, residents), "query": querystring_without_page(request)}
+    page = paginate(request, residents)
+    tags_of = selectors.care_tags_by_resident([resident.pk for resident in page])
+    context = {
+        "form": form,
+        "page": page,
+        "rows": [_directory_row(resident, tags_of[resident.pk]) for resident in page],
+        "query": querystring_without_page(request),
+    }
     template = "residents/resident_list.html#results" if request.htmx else "residents/resident_list.html"
     return render(request, template, context)
+
+
+def _directory_row(resident: Resident, care_tags: list[CareTag]) -> dict:
+    """What a row of the directory shows, as a dict: the template engine reads a dict's keys at once,
+    and a model's attributes only after a failed key lookup, for each of the page's 25 rows."""
+    household = resident.household
+    address = None
+    if household:
+        dwelling = _("entrance %(e)s, room %(room)s") % {"e": household.entrance, "room": household.room}
+        address = f"{household.building.number} {dwelling}"  # escaped by the template
+    return {
+        "url": resident.get_absolute_url(),
+        "name": resident.name,
+        "care_tags": care_tags,
+        "address": address,
+        "masked_phone": resident.masked_phone,  # never the number itself
+    }
 
 
 @login_required

@@ -123,9 +123,9 @@ class TestDirectory:
             factories.ResidentFactory(household=household_a).care_tags.add(tag)
         client = as_user(worker_a.user)
         client.get(reverse("residents:resident_list"))  # warm the session/user caches
-        # session, user, 2× permissions, membership (scope), count, buildings and tags for the filters,
-        # the page, its care tags
-        with django_assert_num_queries(10):
+        # session, user, permissions (own and groups' in one, community.lib.auth), membership (scope), count,
+        # buildings and tags for the filters, the page, its care tags
+        with django_assert_num_queries(9):
             response = client.get(reverse("residents:resident_list"))
         assert response.status_code == 200
 
