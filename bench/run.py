@@ -324,6 +324,11 @@ def machine(url: str) -> dict[str, str]:
     }
 
 
+def worker_kind(result: dict) -> str:
+    threads = result.get("worker_threads", 1)
+    return "sync workers" if threads <= 1 else f"gthread workers of {threads} threads"
+
+
 def report(result: dict) -> str:
     lines = [
         f"# OneDesk benchmark: {result['size']} ({result['data']['requests']:,} requests, "
@@ -331,7 +336,7 @@ def report(result: dict) -> str:
         "",
         f"Measured {result['date']} on {result['machine']['cores']} cores ({result['machine']['cpu']}), "
         f"PostgreSQL {result['machine']['postgresql']}, Python {result['machine']['python']}; gunicorn with "
-        f"{result['workers']} sync workers, DEBUG off, the load generator ({result['threads']} threads) on the same "
+        f"{result['workers']} {worker_kind(result)}, DEBUG off, the load generator ({result['threads']} threads) on the same "
         f"machine. Mixed load for {result['seconds']:.0f} s after a {result['warmup']:.0f} s warm-up.",
         "",
         "| page | n | p50 ms | p95 ms | p99 ms | target p95 | req/s | errors | SQL queries | bytes | alone p50 / p95 ms | baseline p50 ms | × baseline |",
@@ -373,10 +378,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(env: dict[str, str], *, port: int, workers: int, **popen) -> subprocess.Popen:
-    """gunicorn with `workers` sync workers on 127.0.0.1:`port` (popen: e.g. stdout/stderr to a log)."""
+def start_server(
+    env: dict[str, str], *, port: int, workers: int, worker_threads: int = 1, **popen
+) -> subprocess.Popen:
+    """gunicorn with `workers` workers on 127.0.0.1:`port` (popen: e.g. stdout/stderr to a log): sync
+    workers, or gthread workers of `worker_threads` threads each when that is more than 1."""
+    threads = ["--worker-class", "gthread", "--threads", str(worker_threads)] if worker_threads > 1 else []
     return subprocess.Popen(
-        [GUNICORN, "community.wsgi:application", "--workers", str(workers), "--bind", f"{HOST}:{port}",
+        [GUNICORN, "community.wsgi:application", "--workers", str(workers), *threads, "--bind", f"{HOST}:{port}",
          "--log-level", "warning"],
         cwd=ROOT,
         env=env,
@@ -418,6 +427,12 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=8.0)
     parser.add_argument("--threads", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--worker-threads",
+        type=int,
+        default=1,
+        help="gthread workers with this many threads (1: sync workers)",
+    )
     parser.add_argument("--port", type=int, default=0, help="Default: a free port.")
     parser.add_argument("--baseline-count", type=int, default=300, help="Baseline calls per page size.")
     parser.add_argument("--solo-seconds", type=float, default=5.0, help="Per page, alone (at most 40 calls).")
@@ -458,7 +473,7 @@ def main() -> int:
 
     args.port = args.port or free_port()
     log(f"starting gunicorn ({args.workers} workers) on {HOST}:{args.port}")
-    server = start_server(env, port=args.port, workers=args.workers)
+    server = start_server(env, port=args.port, workers=args.workers, worker_threads=args.worker_threads)
     try:
         wait_for(args.port, server)
         sessions = {role: Session(args.port, name, fx.password) for role, name in fx.usernames.items()}
@@ -547,6 +562,7 @@ def main() -> int:
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": machine(url),
         "workers": args.workers,
+        "worker_threads": args.worker_threads,
         "threads": args.threads,
         "seconds": round(seconds, 2),
         "warmup": args.warmup,

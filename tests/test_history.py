@@ -252,10 +252,10 @@ def test_resident_history_query_count_is_constant(
     assert resident_a.history.count() == count
     client = as_user(head_a)
     url = reverse("residents:resident_history", args=[resident_a.pk])
-    # session, user, permissions (user, groups), membership, the resident (+ care tags), history count,
-    # the page of records with their users, the record before the page, and the households named on the
-    # page that the resident does not already hold (one query for them all).
-    with django_assert_num_queries(11):
+    # session, user, permissions (own and groups' in one), membership, the resident (+ care tags), history
+    # count, the page of records with their users, the record before the page, and the households named on
+    # the page that the resident does not already hold (one query for them all).
+    with django_assert_num_queries(10):
         response = client.get(url)
     assert len(response.context["entries"]) == count
 

@@ -7,9 +7,15 @@ from django.forms import Form
 from django.http import HttpRequest
 
 
-def paginate(request: HttpRequest, queryset, per_page: int | None = None) -> Page:
-    """A page of the queryset; out-of-range or junk page numbers give the nearest valid page."""
+def paginate(
+    request: HttpRequest, queryset, per_page: int | None = None, *, count: int | None = None
+) -> Page:
+    """A page of the queryset; out-of-range or junk page numbers give the nearest valid page.
+
+    `count`: the number of rows, when the page already counted them in another query (saves a COUNT)."""
     paginator = Paginator(queryset, per_page or settings.PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # Paginator.count is a cached_property: this is its cached value
     return paginator.get_page(request.GET.get("page"))
 
 

@@ -1,17 +1,33 @@
 """Reads of service requests. `requests_visible_to` is the gate every request view goes through."""
 
 import datetime as dt
+import functools
 import hmac
 import re
 import unicodedata
 
-from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
+from django.contrib.auth.models import User
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.http import Http404
 from django.utils import timezone
 
 from community.lib.validators import nfkc
-from residents.models import Community, Membership, Resident
-from residents.selectors import communities_visible_to, resident_search
+from residents.models import Building, Community, Enterprise, Membership, Resident
+from residents.selectors import community_scope, resident_search
 from stations.choices import OPEN_STATES, ExtensionStatus
 from stations.models import (
     Category,
@@ -23,7 +39,9 @@ from stations.models import (
     SocialWorker,
 )
 
-LIST_RELATED = ("category", "assignee", "building", "community")
+# What the request rows show (stations/templatetags/request_rows.py). Not the community: every join is
+# planned for each page (planning, not running, is most of a list query's time at district scale).
+LIST_RELATED = ("category", "assignee", "building")
 LOOKUP_LIMIT = 8  # residents shown by the lookup as people type
 
 
@@ -31,31 +49,63 @@ def requests_visible_to(user) -> QuerySet[ServiceRequest]:
     """Requests staff of the user's communities may see; residents use `own_requests`."""
     if not user.has_perm("stations.view_servicerequest"):
         return ServiceRequest.objects.none()
-    return ServiceRequest.objects.filter(community__in=communities_visible_to(user)).select_related(
-        *LIST_RELATED
-    )
+    return ServiceRequest.objects.filter(community__in=community_scope(user)).select_related(*LIST_RELATED)
 
 
-def get_request_for(user, pk: int) -> ServiceRequest:
-    # Only what the pages show: the address is the request's own household (copied from the
-    # requester's at intake), the visit only a link by id. Planning grows with every join and costs
-    # more than running this one-row query (at 1 M requests: 12 joins 4.6 ms, these 10: 2.7 ms).
-    service_request = (
-        requests_visible_to(user)
-        .select_related(
-            "category__parent",
-            "requester",
-            "requester_enterprise",
-            "household__building",
-            "created_by",
+def get_request_for(user, pk: int, *, detail: bool = False) -> ServiceRequest:
+    """The request if the user may see it (requests_visible_to), else 404, with the rows its pages show:
+    the address is the request's own household (copied from the requester's at intake), the visit only a
+    link by id.
+
+    For one row the cost is PostgreSQL planning the joins, not running them, and planning grows much
+    faster than the number of tables (at 1 M requests these 10 joins take 6-15 ms to plan, 0.5 ms to
+    run; 5 take 1-2 ms). So the detail page (`detail=True`) joins only the category, the requester and
+    the household, and reads the one name it shows of each other row as a subquery, which is planned on
+    its own: `enterprise_name`, `building_number`, `assignee_name`, `created_by_name`. It also learns
+    `has_pending_extension` and `has_notes`, so that pending_extension() and timeline() ask only when
+    there is something to read (most requests have neither)."""
+    queryset = requests_visible_to(user).prefetch_related("assisting", "photos")
+    if detail:
+        queryset = (
+            queryset.select_related(None)
+            .select_related("category__parent", "requester", "household__building")
+            .annotate(**_detail_annotations())
         )
-        .prefetch_related("assisting", "photos")
-        .filter(pk=pk)
-        .first()
-    )
-    if service_request is None:
-        raise Http404
-    return service_request
+    else:
+        queryset = queryset.select_related(
+            "category__parent", "requester", "requester_enterprise", "household__building", "created_by"
+        )
+    try:
+        return queryset.get(pk=pk)  # get(): no ORDER BY, which first() would add to the planning
+    except ServiceRequest.DoesNotExist:
+        raise Http404 from None
+
+
+@functools.cache
+def _detail_annotations() -> dict[str, Subquery]:
+    """The subqueries of get_request_for(detail=True), built once per process: building their querysets
+    cost more CPU than compiling them (annotate() resolves copies, so sharing them is safe)."""
+    return {
+        "enterprise_name": _value_of(Enterprise, "requester_enterprise_id", "name"),
+        "building_number": _value_of(Building, "building_id", "number"),
+        "assignee_name": _value_of(SocialWorker, "assignee_id", "display_name"),
+        # User.get_full_name(), or the username when that is empty.
+        "created_by_name": _value_of(
+            User,
+            "created_by_id",
+            Coalesce(NullIf(Trim(Concat("first_name", Value(" "), "last_name")), Value("")), "username"),
+        ),
+        "has_pending_extension": Exists(
+            Extension.objects.filter(request=OuterRef("pk"), status=ExtensionStatus.PENDING)
+        ),
+        "has_notes": Exists(RequestNote.objects.filter(request=OuterRef("pk"))),
+    }
+
+
+def _value_of(model, foreign_key: str, value: str | Func) -> Subquery:
+    """A field (or an expression) of the row a foreign key of the request points to, as a subquery."""
+    shown = F(value) if isinstance(value, str) else value
+    return Subquery(model.objects.filter(pk=OuterRef(foreign_key)).order_by().values(shown=shown))
 
 
 def own_requests(user) -> QuerySet[ServiceRequest]:
@@ -74,18 +124,27 @@ def get_own_request(user, token: str) -> ServiceRequest:
 
 
 def timeline(service_request: ServiceRequest, *, public_only: bool = False) -> list:
-    """Events and notes of a request in time order (two queries, bounded by one request)."""
+    """Events and notes of a request in time order, events first at the same moment (two queries, bounded
+    by one request; one when get_request_for(detail=True) found no notes). Sorted here, so the queries
+    need no ORDER BY."""
     events = RequestEvent.objects.filter(request=service_request).select_related(
         "actor", "old_assignee", "new_assignee"
     )
     notes = RequestNote.objects.filter(request=service_request).select_related("author")
     if public_only:
         events, notes = events.filter(is_public=True), notes.filter(is_public=True)
-    items = [("event", e.at, e) for e in events] + [("note", n.created_at, n) for n in notes]
-    return sorted(items, key=lambda item: item[1])
+    items = [(e.at, 0, e.pk, "event", e) for e in events.order_by()]
+    if getattr(service_request, "has_notes", True):
+        items += [(n.created_at, 1, n.pk, "note", n) for n in notes.order_by()]
+    items.sort(key=lambda item: item[:3])
+    return [(kind, at, item) for at, _rank, _pk, kind, item in items]
 
 
 def pending_extension(service_request: ServiceRequest) -> Extension | None:
+    """The extension waiting for the head's decision, if any; no query when the request was read with
+    get_request_for(detail=True) and has none."""
+    if not getattr(service_request, "has_pending_extension", True):
+        return None
     return (
         service_request.extensions.filter(status=ExtensionStatus.PENDING)
         .select_related("requested_by")
@@ -102,9 +161,12 @@ def _mine(worker: SocialWorker) -> Q:
     return Q(assignee=worker) | Q(pk__in=worker.assisting_requests.values("pk"))
 
 
-def my_queue(user, worker: SocialWorker | None, *, view: str = "mine") -> QuerySet[ServiceRequest]:
-    """The worker's queue: mine (assigned or assisting), due soon, overdue, or the shared unassigned."""
-    now = timezone.now()
+def my_queue(
+    user, worker: SocialWorker | None, *, view: str = "mine", now: dt.datetime | None = None
+) -> QuerySet[ServiceRequest]:
+    """The worker's queue: mine (assigned or assisting), due soon, overdue, or the shared unassigned.
+    Its size is `queue_counts(...)[view]` for the same `now`."""
+    now = now or timezone.now()
     base = requests_visible_to(user).filter(status__in=OPEN_STATES)
     if view == "shared":
         return base.filter(assignee__isnull=True).order_by("resolution_due_at", "pk")
@@ -118,9 +180,9 @@ def my_queue(user, worker: SocialWorker | None, *, view: str = "mine") -> QueryS
     return mine.order_by("resolution_due_at", "pk")
 
 
-def queue_counts(user, worker: SocialWorker | None) -> dict[str, int]:
+def queue_counts(user, worker: SocialWorker | None, *, now: dt.datetime | None = None) -> dict[str, int]:
     """The tab counts of the queue in one query."""
-    now = timezone.now()
+    now = now or timezone.now()
     base = requests_visible_to(user).filter(status__in=OPEN_STATES)
     # Same rows as my_queue's "mine": assigned or assisting (a subquery, so no join multiplies the counts).
     mine = _mine(worker) if worker else Q(pk__in=[])

@@ -186,8 +186,8 @@ def my_queue(request: HttpRequest) -> HttpResponse:
     if view not in QUEUE_TABS:
         view = "mine"
     now = timezone.now()
-    queryset = selectors.with_overdue(selectors.my_queue(request.user, worker, view=view), now)
-    counts = selectors.queue_counts(request.user, worker)
+    queryset = selectors.with_overdue(selectors.my_queue(request.user, worker, view=view, now=now), now)
+    counts = selectors.queue_counts(request.user, worker, now=now)
     context = {
         "view": view,
         "worker": worker,
@@ -200,7 +200,7 @@ def my_queue(request: HttpRequest) -> HttpResponse:
                 ("shared", _("Shared (unassigned)")),
             )
         ],
-        "page": paginate(request, queryset),
+        "page": paginate(request, queryset, count=counts[view]),  # the tab's count: no second COUNT
         "query": querystring_without_page(request),
     }
     return render(request, "stations/request_queue.html", context)
@@ -227,7 +227,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    service_request = selectors.get_request_for(request.user, pk)
+    service_request = selectors.get_request_for(request.user, pk, detail=True)
     worker = worker_of(request.user)
     extension = selectors.pending_extension(service_request)
     actions = allowed_actions(

@@ -319,6 +319,21 @@ def test_queue_tabs(as_user, worker_a, queue_rows, view, expected):
     assert counts == {"mine": 2, "due_soon": 0, "overdue": 1, "shared": 1}
 
 
+@pytest.mark.parametrize("view", ["mine", "due_soon", "overdue", "shared"])
+def test_queue_pages_by_the_tab_count(as_user, worker_a, queue_rows, view, settings):
+    """The page count comes from the tab counts (no COUNT of its own): it must match the rows."""
+    settings.PAGE_SIZE = 1
+    client = as_user(worker_a.user)
+    first = client.get(reverse("stations:my_queue"), {"view": view})
+    counts = {code: n for code, _label, n in first.context["tabs"]}
+    paginator = first.context["page"].paginator
+    assert paginator.count == counts[view] == len(paginator.object_list)
+    seen = set()
+    for number in paginator.page_range:
+        seen |= page_pks(client.get(reverse("stations:my_queue"), {"view": view, "page": number}))
+    assert len(seen) == counts[view]
+
+
 def test_queue_marks_overdue_and_ignores_junk_tab(as_user, worker_a, queue_rows):
     client = as_user(worker_a.user)
     html = client.get(reverse("stations:my_queue"), {"view": "overdue"}).content.decode()

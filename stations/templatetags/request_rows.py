@@ -1,0 +1,81 @@
+"""`{% request_rows page %}`: the rows of the request list and the queue, built in Python.
+
+These are the two busiest staff pages; a row rendered by the template engine (an include, a dozen
+variables, three translations, a date filter and a reverse() each) cost about 1 ms, a page of 25
+rows ~25 ms at district scale. Here a row is one format_html() call: every value is escaped by it,
+the translations are looked up once per page and the detail URL is reversed once.
+
+The rows need the list's select_related (category, building, assignee) and the `is_overdue`
+annotation (stations.selectors.requests.with_overdue)."""
+
+from collections.abc import Iterable
+
+from django import template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
+
+from stations.choices import Urgency
+from stations.models import ServiceRequest
+
+register = template.Library()
+
+_SENTINEL = 2_147_483_647  # a pk no URL pattern contains otherwise
+
+ROW = (
+    '<a class="list-group-item list-group-item-action" href="{url}">\n'
+    '  <div class="d-flex justify-content-between align-items-start gap-2">\n'
+    "    <div>\n"
+    '      <div class="small text-body-secondary"><span class="masked">{reference}</span> · {category}'
+    "{building}{urgency}</div>\n"
+    '      <div class="fw-semibold">{title}</div>\n'
+    "    </div>\n"
+    '    <span class="badge text-bg-{badge} text-nowrap">{status}</span>\n'
+    "  </div>\n"
+    '  <div class="small {due_class}">\n'
+    "    {due} {due_at}{overdue}\n"
+    "    · {assignee}\n"
+    "  </div>\n"
+    "</a>\n"
+)
+
+
+def _detail_url_maker():
+    prefix, _sentinel, suffix = reverse("stations:request_detail", args=[_SENTINEL]).rpartition(
+        str(_SENTINEL)
+    )
+    return lambda pk: f"{prefix}{pk}{suffix}"
+
+
+@register.simple_tag
+def request_rows(requests: Iterable[ServiceRequest]) -> SafeString:
+    url_for = _detail_url_maker()
+    due, overdue, unassigned = gettext("Due"), gettext("overdue"), gettext("unassigned")
+    overdue_suffix = format_html(" · {}", overdue)
+    rows = []
+    for r in requests:
+        rows.append(
+            format_html(
+                ROW,
+                url=url_for(r.pk),
+                reference=r.reference,
+                category=r.category.name,
+                building=format_html(" · {}", r.building.number) if r.building_id else "",
+                urgency=format_html(
+                    ' · <span class="text-danger fw-semibold">{}</span>', r.get_urgency_display()
+                )
+                if r.urgency == Urgency.URGENT
+                else "",
+                title=r.title,
+                badge=r.status_badge,
+                status=r.get_status_display(),
+                due_class="text-danger fw-semibold" if r.is_overdue else "text-body-secondary",
+                due=due,
+                due_at=timezone.localtime(r.resolution_due_at).strftime("%Y-%m-%d %H:%M"),
+                overdue=overdue_suffix if r.is_overdue else "",
+                assignee=r.assignee.display_name if r.assignee_id else unassigned,
+            )
+        )
+    return mark_safe("".join(rows))  # each row was built by format_html

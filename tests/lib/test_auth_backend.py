@@ -1,0 +1,33 @@
+"""community.lib.auth.ModelBackend: the same answers as Django's, in one query."""
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+
+pytestmark = pytest.mark.django_db
+
+
+def perm(codename: str) -> Permission:
+    return Permission.objects.get(codename=codename)
+
+
+def test_own_and_group_permissions_in_one_query(django_assert_num_queries):
+    user = User.objects.create_user("worker-x", password="x" * 12)
+    group = Group.objects.create(name="desk-x")
+    group.permissions.add(perm("view_servicerequest"))
+    user.groups.add(group)
+    user.user_permissions.add(perm("add_visit"))
+    user = User.objects.get(pk=user.pk)
+    with django_assert_num_queries(1):
+        assert user.has_perm("stations.view_servicerequest")
+        assert user.has_perm("stations.add_visit")
+        assert not user.has_perm("stations.change_booking")
+        assert user.get_all_permissions() == {"stations.view_servicerequest", "stations.add_visit"}
+
+
+def test_inactive_and_superuser():
+    inactive = User.objects.create_user("gone-x", password="x" * 12, is_active=False)
+    inactive.user_permissions.add(perm("add_visit"))
+    assert not User.objects.get(pk=inactive.pk).has_perm("stations.add_visit")
+    root = User.objects.create_superuser("root-x", password="x" * 12)
+    assert root.has_perm("stations.change_booking")
+    assert "residents.view_resident" in root.get_all_permissions()
