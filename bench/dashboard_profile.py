@@ -14,14 +14,12 @@ costs a little). Read-only: nothing is written to the database but the test clie
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DISTRICT = "postgres://onedesk:onedesk@127.0.0.1:5432/onedesk_district"
+from page_profile import setup_django  # bench/ is on sys.path
+
 PAGES = {
     "dashboard": ("/dashboard/", "head", 100),
     "subdistrict view": ("/dashboard/subdistrict/", "staff", 150),
@@ -49,30 +47,15 @@ def main() -> int:
     parser.add_argument("--explain", type=int, default=0, metavar="N", help="EXPLAIN the N slowest queries")
     args = parser.parse_args()
 
-    os.environ.setdefault("DATABASE_URL", DISTRICT)
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("SECRET_KEY", "bench-dashboard-profile-" + "x" * 40)
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
-    os.environ.setdefault("AXES_ENABLED", "false")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "community.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    setup_django("dashboard-profile")
     import logging
 
     logging.getLogger("django.request").setLevel(logging.CRITICAL)  # the error below says enough
-    from django.conf import settings
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    # Plain static storage: the manifest of collectstatic is not needed to render a page here.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     users = {"head": User.objects.get(username=args.head), "staff": User.objects.get(username=args.staff)}
     print(
         f"database {connection.settings_dict['NAME']} ({connection.vendor}), {args.runs} runs after {args.warmup}"

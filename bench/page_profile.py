@@ -26,6 +26,30 @@ ROOT = Path(__file__).resolve().parent.parent
 DISTRICT = "postgres://onedesk:onedesk@127.0.0.1:5432/onedesk_district"
 
 
+def setup_django(label: str) -> None:
+    """Django in this process as production runs it (DEBUG off, the production middleware), on
+    DATABASE_URL (default: the district database), with plain static storage: collectstatic's manifest
+    is not needed to render a page here. Shared with bench/dashboard_profile.py."""
+    os.environ.setdefault("DATABASE_URL", DISTRICT)
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("SECRET_KEY", f"bench-{label}-" + "x" * 40)
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
+    os.environ.setdefault("AXES_ENABLED", "false")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "community.settings")
+    for path in (str(ROOT), str(ROOT / "bench")):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -39,28 +63,13 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    os.environ.setdefault("DATABASE_URL", DISTRICT)
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("SECRET_KEY", "bench-page-profile-" + "x" * 40)
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
-    os.environ.setdefault("AXES_ENABLED", "false")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "community.settings")
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "bench"))
-    import django
-
-    django.setup()
-    from django.conf import settings
+    setup_django("page-profile")
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from run import PAGES, load_fixture, make_call, percentile
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     rng = random.Random(1)
     fx = load_fixture(rng)
     users = {role: User.objects.get(username=name) for role, name in fx.usernames.items()}
