@@ -21,6 +21,8 @@ CARE_TRIGGERS = {
     for event in events
 }
 CARE_COLUMNS = "community_id, household_id, cadence_days, residents, last_visit"
+# The first key of the care writers' per-community advisory locks (the second is the community's id).
+CARE_LOCK = "hashtext('stations_summarycare')"
 
 
 def care_rows(where: str) -> str:
@@ -44,13 +46,25 @@ GROUP BY t.community_id, t.household_id, t.cadence"""
 def _care_block(households: str) -> str:
     """Recompute the SummaryCare rows of the households that ``households`` selects (one column).
 
-    Care writes take one transaction-level lock before they read, so they follow each other: each reads
-    (a new snapshot per statement) what the one before it committed. Without it, a visit and a care tag
-    written at the same time for one household would each recompute the row without the other. The lock is
-    held until commit; these writes (a visit, a tag, a move) are short and rare next to the requests'."""
+    Care writes of one community follow each other: each takes a transaction-level advisory lock per
+    community of the households it recomputes (in ascending order, so two writers never wait on each other
+    in a circle), then reads (a new snapshot per statement) what the one before it committed. Without it, a
+    visit and a care tag written at the same time for one household would each recompute the row without
+    the other. A household's community is its building's and does not change,
+    but a resident can move: so the households are read
+    again after each round of locks, until every community they belong to is held. Writers in other
+    communities (another community's import, say) do not wait."""
     return f"""
-PERFORM pg_advisory_xact_lock('stations_summarycare'::regclass::oid::bigint);
-SELECT array_agg(DISTINCT x.h) INTO care_households FROM ({households}) x(h) WHERE x.h IS NOT NULL;
+care_locked := '{{}}';
+LOOP
+  SELECT array_agg(DISTINCT x.h) INTO care_households FROM ({households}) x(h) WHERE x.h IS NOT NULL;
+  SELECT array_agg(DISTINCT b.community_id ORDER BY b.community_id) INTO care_communities
+    FROM residents_household h JOIN residents_building b ON b.id = h.building_id
+    WHERE h.id = ANY(care_households) AND NOT (b.community_id = ANY(care_locked));
+  EXIT WHEN care_communities IS NULL;
+  PERFORM pg_advisory_xact_lock({CARE_LOCK}, c::int) FROM unnest(care_communities) c;
+  care_locked := care_locked || care_communities;
+END LOOP;
 IF care_households IS NOT NULL THEN
   DELETE FROM stations_summarycare WHERE household_id = ANY(care_households);
   INSERT INTO stations_summarycare ({CARE_COLUMNS}) {care_rows("r.household_id = ANY(care_households)")};
@@ -64,7 +78,7 @@ def care_bodies() -> dict[str, str]:
         return f"new_rows n JOIN old_rows o ON o.id = n.id WHERE ({new}) IS DISTINCT FROM ({old})"
 
     def households_of(residents: str) -> str:
-        # Read now, after the lock: where the residents live as last committed.
+        # Read again after each round of locks (_care_block): where the residents live as last committed.
         return f"SELECT r.household_id FROM residents_resident r WHERE r.id IN ({residents})"
 
     def tagged(tags: str) -> str:

@@ -225,7 +225,7 @@ END IF;"""
 _VARIABLES = {
     "km": {"community_id": "bigint", "period": "date", "category_id": "bigint", "line": "varchar"},
     "kd": {"community_id": "bigint", "day": "date"},
-    "care": {"households": "bigint"},
+    "care": {"households": "bigint", "communities": "bigint", "locked": "bigint"},
 }
 
 

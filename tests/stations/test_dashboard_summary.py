@@ -511,6 +511,71 @@ def test_care_writes_at_the_same_time_see_each_other(community_a, subdistrict_a,
     assert_care_is_live(subdistrict_a, [community_a], timezone.now())
 
 
+@postgres
+@pytest.mark.django_db(transaction=True)
+def test_care_writes_of_another_community_do_not_wait(community_a, subdistrict_a, worker_a, building_a):
+    """A long care write in one community (an import setting care tags, still open) does not hold up a visit
+    recorded in another community; a visit in the same community waits for it, then sees its tag."""
+    tag = factories.CareTagFactory()
+    household = factories.HouseholdFactory(building=building_a)
+    resident = factories.ResidentFactory(household=household)
+    other = factories.CommunityFactory(subdistrict=community_a.subdistrict, code="OTH")
+    other_building = factories.BuildingFactory(community=other)
+    other_household = factories.HouseholdFactory(building=other_building)
+    factories.ResidentFactory(household=other_household).care_tags.add(tag)
+    other_worker = factories.make_worker(community=other, worker_type=WorkerType.LIAISON, username="oth_w")
+    tagged, release = threading.Event(), threading.Event()
+    errors, waited = [], {}
+
+    def long_import() -> None:
+        try:
+            with transaction.atomic():
+                resident.care_tags.add(tag)  # takes community A's care lock until commit
+                tagged.set()
+                assert release.wait(10)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def visit(name, community, building, household_, worker) -> None:
+        try:
+            assert tagged.wait(10)
+            start = time.monotonic()
+            Visit.objects.create(
+                community=community,
+                household=household_,
+                building=building,
+                worker=worker,
+                visited_at=timezone.now(),
+            )
+            waited[name] = time.monotonic() - start
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    importer = threading.Thread(target=long_import)
+    importer.start()
+    elsewhere = threading.Thread(
+        target=visit, args=("other", other, other_building, other_household, other_worker)
+    )
+    elsewhere.start()
+    elsewhere.join(10)
+    assert "other" in waited and waited["other"] < 1  # done while the import is still open
+    same = threading.Thread(target=visit, args=("same", community_a, building_a, household, worker_a))
+    same.start()
+    time.sleep(0.5)
+    assert "same" not in waited  # waits for community A's lock
+    release.set()
+    for thread in (importer, same):
+        thread.join(10)
+    assert not errors and "same" in waited
+    assert SummaryCare.objects.get(household=household).last_visit is not None
+    assert SummaryCare.objects.get(household=other_household).last_visit is not None
+    assert_care_is_live(subdistrict_a, [community_a, other], timezone.now())
+
+
 def test_spaces_section_equals_space_utilisation(head_a, resident_a, community_a, worker_a):
     period = Period.containing(timezone.now())
     build_spaces(community_a, period, head_a, resident_a)
