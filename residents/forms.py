@@ -4,7 +4,6 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Field, Fieldset, Layout, Submit
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from community.lib.validators import (
@@ -208,34 +207,25 @@ class DirectorySearchForm(forms.Form):
             }
         ),
     )
-    building = forms.ModelChoiceField(label=_("Building"), queryset=Building.objects.none(), required=False)
-    tag = forms.ModelChoiceField(label=_("Care tag"), queryset=CareTag.objects.all(), required=False)
+    building = forms.ModelChoiceField(
+        label=_("Building"),
+        queryset=Building.objects.none(),
+        required=False,
+        empty_label=_("All buildings"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    tag = forms.ModelChoiceField(
+        label=_("Care tag"),
+        queryset=CareTag.objects.all(),
+        required=False,
+        empty_label=_("All residents"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
 
     def __init__(self, *args, buildings=None, **kwargs):
         super().__init__(*args, **kwargs)
         if buildings is not None:
             self.fields["building"].queryset = buildings
-
-    @property
-    def building_options(self) -> str:
-        return self._options("building", "number")
-
-    @property
-    def tag_options(self) -> str:
-        return self._options("tag", "name")
-
-    def _options(self, name: str, label: str) -> str:
-        """The <option>s of a filter's choices for the directory's <select>, the one asked for selected.
-        Built here: a template loop costs tens of microseconds an option, and there is one per building."""
-        chosen = str(self[name].value())
-        return format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (choice.pk, " selected" if str(choice.pk) == chosen else "", getattr(choice, label))
-                for choice in self.fields[name].queryset
-            ),
-        )
 
 
 class RevealForm(forms.Form):
