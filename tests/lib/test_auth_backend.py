@@ -31,3 +31,16 @@ def test_inactive_and_superuser():
     root = User.objects.create_superuser("root-x", password="x" * 12)
     assert root.has_perm("stations.change_booking")
     assert "residents.view_resident" in root.get_all_permissions()
+
+
+def test_only_the_users_own_groups_count_and_overlaps_appear_once():
+    user = User.objects.create_user("worker-y", password="x" * 12)
+    mine, theirs = Group.objects.create(name="desk-y"), Group.objects.create(name="heads-y")
+    mine.permissions.add(perm("view_servicerequest"), perm("add_visit"))
+    theirs.permissions.add(perm("change_booking"))
+    User.objects.create_user("head-y", password="x" * 12).groups.add(theirs)
+    user.groups.add(mine)
+    user.user_permissions.add(perm("add_visit"))  # also through the group
+    user = User.objects.get(pk=user.pk)
+    assert user.get_all_permissions() == {"stations.view_servicerequest", "stations.add_visit"}
+    assert not user.has_perm("stations.change_booking")

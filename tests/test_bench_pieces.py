@@ -1,0 +1,107 @@
+"""The parts of `make bench` that run without a server: the report's verdicts and ceiling line, and the
+removal of the bench's own bookings between runs. The benchmark itself is a command (`make bench`)."""
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))  # bench/run.py imports `load`
+
+from bench.run import BENCH_PURPOSE, Fixture, clear_bench_bookings, report  # noqa: E402
+from stations.models import Booking, Space  # noqa: E402
+from tests.factories import UserFactory  # noqa: E402
+
+
+def _row(p95: float, solo_p95: float, target: int = 30) -> dict:
+    return {
+        "n": 10,
+        "p50_ms": p95 / 2,
+        "p95_ms": p95,
+        "p99_ms": p95,
+        "target_p95_ms": target,
+        "rps": 1.0,
+        "errors": 0,
+        "taken": 0,
+        "queries": 9,
+        "bytes": 20_000,
+        "solo_p50_ms": solo_p95 / 2,
+        "solo_p95_ms": solo_p95,
+        "baseline_p50_ms": 5.0,
+        "ratio_p50": p95 / 10,
+    }
+
+
+def _result(**extra) -> dict:
+    return {
+        "size": "small",
+        "data": {"requests": 1000, "communities": 2, "residents": 500},
+        "date": "2026-11-30T12:00:00+08:00",
+        "machine": {"cores": 2, "cpu": "test", "postgresql": "15", "python": "3.13"},
+        "workers": 2,
+        "worker_threads": 1,
+        "threads": 6,
+        "seconds": 30.0,
+        "warmup": 8.0,
+        "pages": {"my queue": _row(p95=80.0, solo_p95=20.0), "request list": _row(p95=90.0, solo_p95=35.0)},
+        "total": {"n": 2500, "rps": 83.3, "errors": 0},
+        **extra,
+    }
+
+
+def test_report_checks_the_mixed_and_the_alone_p95_against_the_target():
+    lines = report(_result()).splitlines()
+    queue = next(line for line in lines if line.startswith("| my queue"))
+    listing = next(line for line in lines if line.startswith("| request list"))
+    assert "| 30 ❌ |" in queue and "10.0 / 20.0 ✅" in queue
+    assert "17.5 / 35.0 ❌" in listing
+    assert "= 83 pages/s (target ≥ 250 ❌), 0 errors" in report(_result())
+
+
+def test_report_states_the_ceiling_and_the_share_of_it():
+    text = report(_result(ceiling={"n": 5000, "rps": 333.0, "errors": 0, "p50_ms": 12.0}))
+    assert "bare baseline view" in text
+    assert "333 pages/s, p50 12.0 ms, 0 errors" in text
+    assert "OneDesk's pages run at 25% of it." in text
+    assert "Ceiling" not in report(_result())  # results written before the ceiling existed still render
+
+
+@pytest.mark.django_db
+def test_clear_bench_bookings_removes_only_the_future_bookings_the_bench_made(community_a):
+    space = Space.objects.create(community=community_a, name="压测室", capacity=10, area_m2=30)
+    other = Space.objects.create(community=community_a, name="别的房间", capacity=10, area_m2=30)
+    user = UserFactory()
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    start = timezone.make_aware(dt.datetime.combine(tomorrow, dt.time(9)))
+
+    def book(where, purpose, starts_at):
+        return Booking.objects.create(
+            space=where,
+            starts_at=starts_at,
+            ends_at=starts_at + dt.timedelta(hours=1),
+            booked_by=user,
+            purpose=purpose,
+        )
+
+    ours = book(space, BENCH_PURPOSE, start)
+    residents = book(space, "读书会", start + dt.timedelta(hours=2))
+    past = book(space, BENCH_PURPOSE, start - dt.timedelta(days=3))
+    elsewhere = book(other, BENCH_PURPOSE, start)
+    fx = Fixture(
+        password="x",
+        community=community_a.pk,
+        request_pks=[],
+        categories=[],
+        buildings=[],
+        residents=[],
+        searches=[],
+        spaces=[space.pk],
+        list_queries=[],
+        booking_days=[tomorrow.isoformat()],
+    )
+    assert clear_bench_bookings(fx) >= 1
+    left = set(Booking.objects.values_list("pk", flat=True))
+    assert ours.pk not in left
+    assert {residents.pk, past.pk, elsewhere.pk} <= left
