@@ -7,7 +7,8 @@
 4. Logs in as a generated committee head, a social worker and subdistrict staff, warms up, then drives
    the page mix below from a few threads for a fixed time (loopback only, bounded in time and count).
 5. Runs the baseline — a bare view rendering a template of each page's size, in the same server — and
-   reports every page as a ratio to it.
+   reports every page as a ratio to it; then the ceiling: the same mix sent to that bare view, in pages/s.
+   (Before all this, it removes the future bookings of its earlier runs, so booking POST finds free slots.)
 6. Writes bench/results/<size>.json and bench/results/<size>.md, and stops gunicorn.
 
 The load generator is plain Python (threads, http.client, time.perf_counter): it shares the two cores with
