@@ -69,6 +69,7 @@ ACCESS: dict[str, tuple] = {
     "login": (NONE, "GET", _is(200, 302, 302, 302, 302, 302)),
     "logout": (NONE, "POST", _is(302, 302, 302, 302, 302, 302)),
     "set_language": (NONE, "POST", _is(302, 302, 302, 302, 302, 302)),
+    "favicon": (NONE, "GET", _is(302, 302, 302, 302, 302, 302)),  # to the static icon, for everyone
     # --- residents ---
     "residents:resident_list": (NONE, "GET", _is(302, 403, 403, 200, 200, 200)),
     "residents:resident_create": (NONE, "GET", _is(302, 403, 403, 200, 200, 200)),
@@ -188,7 +189,7 @@ ACCESS: dict[str, tuple] = {
 
 
 # Where an anonymous 302 is not "go and log in".
-PUBLIC_REDIRECTS = {"logout", "set_language"}
+PUBLIC_REDIRECTS = {"logout", "set_language", "favicon"}
 # Persons outside community A, and text only community A's pages may show.
 OUTSIDERS = ("res_b", "worker_b")
 A_MARKERS = ("给张焱代药A7", "欧阳焱焱", "已联系药房A7", "走访正常A7", "瑜伽A7", "读书会A7", "大厅A7")
