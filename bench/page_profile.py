@@ -27,9 +27,10 @@ DISTRICT = "postgres://onedesk:onedesk@127.0.0.1:5432/onedesk_district"
 
 
 def setup_django(label: str) -> None:
-    """Django in this process as production runs it (DEBUG off, the production middleware), on
-    DATABASE_URL (default: the district database), with plain static storage: collectstatic's manifest
-    is not needed to render a page here. Shared with bench/dashboard_profile.py."""
+    """Django in this process as production runs it (DEBUG off, the production middleware, the startup
+    objects frozen out of the garbage collector's sight) on DATABASE_URL (default: the district database),
+    with plain static storage: collectstatic's manifest is not needed to render a page here. Shared with
+    bench/dashboard_profile.py."""
     os.environ.setdefault("DATABASE_URL", DISTRICT)
     os.environ["DEBUG"] = "false"
     os.environ.setdefault("SECRET_KEY", f"bench-{label}-" + "x" * 40)
@@ -48,6 +49,7 @@ def setup_django(label: str) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    import community.wsgi  # noqa: F401  # freezes the startup objects as a gunicorn worker does (gc.freeze)
 
 
 def main() -> int:
