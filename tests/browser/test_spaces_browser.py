@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from playwright.sync_api import expect
 
 from stations.choices import BookingStatus, EnrolmentStatus
-from stations.models import Booking, Enrolment
+from stations.models import Booking, ClosedDate, Enrolment
 from stations.services.spaces import booking_create
 from tests.browser.conftest import PHONE
 
@@ -60,6 +60,7 @@ def test_resident_books_a_slot_and_signs_up_for_courses(page, live_server, space
     card = page.locator(".card").filter(has=page.get_by_role("heading", name=hall.name, exact=True))
     card.get_by_role("link", name=zh("See the week and book")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(hall.name)
+    assert_no_horizontal_overflow(page, PHONE)  # the grid scrolls inside its box, the page does not
     start = tomorrow_at(10)
     if timezone.localdate().weekday() == 6:  # Sunday: tomorrow is in next week
         page.get_by_role("link", name=zh("Next week")).click()
@@ -210,3 +211,19 @@ def test_worker_books_for_a_walk_in_with_the_resident_lookup(page, live_server, 
     booking = Booking.objects.get(space=hall)
     assert (booking.resident, booking.booked_by) == (spaces["zhang"], spaces["worker"].user)
     assert timezone.localtime(booking.starts_at).replace(tzinfo=None) == dt.datetime.combine(day, dt.time(10))
+
+
+def test_the_week_grid_scrolls_inside_its_box_on_a_phone(page, live_server, spaces, login):
+    """Closed and past cells carry visually-hidden labels, which are absolutely positioned: unless the
+    grid's box clips them, a closed Sunday (the last column) made the whole page slide sideways."""
+    hall = spaces["hall"]
+    today = timezone.localdate()
+    ClosedDate.objects.create(space=hall, date=today + dt.timedelta(days=6 - today.weekday()), reason="清洁")
+    page.set_viewport_size(PHONE)
+    login(page, "zhangyan_sg")
+    page.goto(f"{live_server.url}/spaces/{hall.pk}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(hall.name)
+    expect(page.locator(".week-grid .cell-closed").first).to_be_attached()
+    assert_no_horizontal_overflow(page, PHONE)
+    page.evaluate("window.scrollTo(1000, 0)")
+    assert page.evaluate("window.scrollX") == 0
