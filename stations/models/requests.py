@@ -239,6 +239,10 @@ class ServiceRequest(models.Model):
         indexes = [
             # The community's list, newest first.
             models.Index(fields=["community", "-received_at"], name="sr_comm_received_idx"),
+            # The list across several communities (subdistrict staff), newest first: PostgreSQL walks the
+            # whole table's newest requests and keeps those of the user's communities. Without it, it read
+            # and sorted all of a subdistrict's ~200,000 requests for every page (423 ms → 0.3 ms).
+            models.Index(fields=["-received_at", "-id"], name="sr_received_idx"),
             # My queue: open requests of one worker by deadline (partial: closed ones never show).
             models.Index(
                 fields=["assignee", "resolution_due_at"],
