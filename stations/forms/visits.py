@@ -238,7 +238,14 @@ class ResidentChoiceField(forms.ModelChoiceField):
 
 
 class ErrandForm(forms.Form):
-    resident = ResidentChoiceField(label=_("For resident"), queryset=None)
+    # Chosen before the form is shown (the view's first step, or the resident page's link): a hidden id,
+    # validated against the community's residents.
+    resident = ResidentChoiceField(
+        label=_("For resident"),
+        queryset=None,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": _("This person is not registered in this community.")},
+    )
     category = CategoryField(label=_("Category"))
     title = CleanTextField(
         label=_("Errand"),
@@ -273,8 +280,6 @@ class ErrandForm(forms.Form):
             kwargs["initial"]["resident"] = fixed_resident.pk
         super().__init__(*args, **kwargs)
         self.fields["resident"].queryset = residents
-        if fixed_resident is not None:
-            self.fields["resident"].widget = forms.HiddenInput()
         self.fields["category"].set_categories(categories)
         self.fields["assignee"].queryset = workers
         self.helper = FormHelper()

@@ -87,6 +87,32 @@ def test_errand_create_with_resident_preselected(as_user, worker_a, resident_a, 
     assert list(listing.context["page"]) == [errand] and "代开降压药" in listing.content.decode()
 
 
+def test_errand_create_finds_the_resident_first_without_listing_everyone(
+    as_user, worker_a, resident_a, resident_b, household_a, medicine, django_assert_max_num_queries
+):
+    for n in range(30):  # a community's residents are never all on the page
+        factories.ResidentFactory(household=household_a, name=f"王{n:02d}")
+    client = as_user(worker_a.user)
+    page = client.get(ERRAND_CREATE).content.decode()
+    assert 'name="q"' in page and "<option" not in page and 'name="title"' not in page
+    with django_assert_max_num_queries(12):
+        found = client.get(ERRAND_CREATE, {"q": "张焱"}).content.decode()
+    assert f'href="?resident={resident_a.pk}"' in found
+    other = client.get(ERRAND_CREATE, {"q": "李娜"}).content.decode()  # a resident of another community
+    assert f"?resident={resident_b.pk}" not in other and "list-group-item-action" not in other
+    by_phone_tail = client.get(ERRAND_CREATE, {"q": "1234"}).content.decode()
+    assert f'href="?resident={resident_a.pk}"' in by_phone_tail
+    assert by_phone_tail.count('class="list-group-item list-group-item-action"') == 1
+    nobody = client.get(ERRAND_CREATE, {"q": "<script>x</script>"}).content.decode()
+    assert "<script>x</script>" not in nobody and "&lt;script&gt;x&lt;/script&gt;" in nobody
+    # The link opens the form for that person, with no list of residents either.
+    form = client.get(f"{ERRAND_CREATE}?resident={resident_a.pk}").content.decode()
+    assert f'name="resident" value="{resident_a.pk}"' in form and 'name="title"' in form
+    assert form.count("<option") < 40  # categories and workers only
+    # Another community's resident by id: back to the search.
+    assert 'name="title"' not in client.get(f"{ERRAND_CREATE}?resident={resident_b.pk}").content.decode()
+
+
 def test_errand_create_rejects_bad_input(as_user, worker_a, resident_b, medicine):
     response = as_user(worker_a.user).post(
         ERRAND_CREATE,
