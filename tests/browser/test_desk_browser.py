@@ -336,3 +336,30 @@ def test_queue_and_filtered_list(page, live_server, desk, login, viewport):
         open_panel(toggle, filters)
     filters.get_by_role("link", name=zh("Clear all")).click()
     expect(rows).to_have_count(3)
+
+
+# --- Recurring errands: find the person, then the errand -----------------------------------------------
+
+
+def test_errand_on_a_phone_finds_the_resident_then_sets_up_the_errand(page, live_server, desk, login):
+    from stations.models import RecurringErrand
+
+    page.set_viewport_size(PHONE)
+    login(page, "zhangyan_sg")
+    page.goto(f"{live_server.url}/errands/new/")
+    expect(page.locator("select[name=resident]")).to_have_count(0)
+    page.get_by_label(zh("Who is the errand for?")).press_sequentially("1234", delay=30)  # phone tail, live
+    matches = page.locator("#errand-matches a")
+    expect(matches).to_have_count(1)
+    expect(matches).to_contain_text("张焱")
+    assert_no_horizontal_overflow(page, PHONE)
+    matches.click()
+    expect(page.locator("input[name=resident]")).to_have_value(str(desk["zhang"].pk))
+    page.locator("select[name=category]").select_option(label="代开药")
+    page.locator("input[name=title]").fill("每两周代开降压药")
+    assert_no_horizontal_overflow(page, PHONE)
+    page.get_by_role("button", name=zh("Set up errand")).click()
+    expect(page).to_have_url(re.compile(r"/errands/$"))
+    expect(page.locator("main")).to_contain_text("每两周代开降压药")
+    errand = RecurringErrand.objects.get()
+    assert (errand.resident, errand.title) == (desk["zhang"], "每两周代开降压药")
