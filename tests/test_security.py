@@ -572,3 +572,31 @@ def test_an_unsafe_request_id_from_the_proxy_is_replaced(client, unsafe):
     response = client.get(reverse("login"), HTTP_X_REQUEST_ID=unsafe)
 
     assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
+
+
+# --- Ids in query strings and hidden fields ------------------------------------------------------------
+
+ODD_IDS = ["²", "１２", "٣", "9" * 30, "-1", "1e3", " 7"]  # "²".isdigit() is True; int("²") fails
+
+
+@pytest.mark.parametrize("odd", ODD_IDS)
+def test_odd_ids_in_parameters_never_break_a_page(as_user, worker_a, head_a, building_a, odd):
+    """Every view that reads an id from the query string (or a hidden field) answers with a page or a
+    404 for text that only looks like digits (community.lib.http.id_param), never a server error."""
+    worker = as_user(worker_a.user)
+    calls = [
+        (worker, "GET", "stations:request_create", {"category": odd, "building": odd, "requester": odd}),
+        (worker, "GET", "stations:resident_lookup", {"pick": odd}),
+        (worker, "GET", "stations:errand_create", {"resident": odd}),
+        (worker, "POST", "stations:errand_create", {"resident": odd, "title": "代开药"}),
+        (worker, "GET", "stations:visit_create", {"household": odd}),
+        (worker, "GET", "stations:today_schedule", {"space": odd}),
+        (worker, "GET", "residents:resident_create", {"household": odd}),
+        (worker, "GET", "residents:household_create", {"building": odd}),
+    ]
+    for client, method, name, params in calls:
+        url = reverse(name)
+        response = client.post(url, params) if method == "POST" else client.get(url, params)
+        assert response.status_code in (200, 302, 403, 404), f"{name} {params}: {response.status_code}"
+    report = reverse("stations:monthly_report", kwargs={"year": 2026, "month": 11})
+    assert as_user(head_a).get(report, {"community": odd}).status_code == 404

@@ -7,6 +7,14 @@ from django.forms import Form
 from django.http import HttpRequest
 
 
+def id_param(value: str | None) -> int | None:
+    """A database id from a query or form parameter, else None: ASCII digits only ("²".isdigit() is True
+    and int("²") fails), at most 12 of them (within a bigint, so no overflow reaches the database)."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 12:
+        return int(value)
+    return None
+
+
 def paginate(
     request: HttpRequest, queryset, per_page: int | None = None, *, count: int | None = None
 ) -> Page:

@@ -10,7 +10,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from community.lib.http import add_service_errors, client_ip, is_stale, paginate, querystring_without_page
+from community.lib.http import (
+    add_service_errors,
+    client_ip,
+    id_param,
+    is_stale,
+    paginate,
+    querystring_without_page,
+)
 from residents import privacy, selectors, services
 from residents.choices import PersonalField
 from residents.forms import DirectorySearchForm, EraseForm, ExportForm, ResidentForm, RevealForm
@@ -97,8 +104,8 @@ def resident_create(request: HttpRequest) -> HttpResponse:
     if community is None:
         raise PermissionDenied
     initial = {}
-    household_id = request.GET.get("household")
-    if household_id and household_id.isdigit():
+    household_id = id_param(request.GET.get("household"))
+    if household_id is not None:
         initial["household"] = household_id
     form = ResidentForm(request.POST or None, initial=initial, **_form_kwargs(request, community))
     if request.method == "POST" and form.is_valid():

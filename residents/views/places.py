@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from community.lib.http import add_service_errors, is_stale, paginate
+from community.lib.http import add_service_errors, id_param, is_stale, paginate
 from residents import selectors, services
 from residents.forms import HouseholdForm
 
@@ -56,9 +56,8 @@ def household_create(request: HttpRequest) -> HttpResponse:
     buildings = selectors.buildings_visible_to(request.user)
     if not buildings.exists():
         raise PermissionDenied
-    initial = (
-        {"building": request.GET.get("building")} if (request.GET.get("building") or "").isdigit() else {}
-    )
+    building_id = id_param(request.GET.get("building"))
+    initial = {"building": building_id} if building_id is not None else {}
     form = HouseholdForm(request.POST or None, buildings=buildings, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from community.lib.http import id_param
 from community.lib.routers import replica_reads
 from residents.selectors import communities_visible_to, get_community_for, home_community_for
 from stations import reports
@@ -119,11 +120,11 @@ def subdistrict_dashboard(request: HttpRequest) -> HttpResponse:
 def _report_scope(request: HttpRequest) -> tuple[list, str]:
     """The communities a report covers, and its title: ?community=<pk>, else the user's own community,
     else (subdistrict staff) all their communities rolled up."""
-    pk = request.GET.get("community", "")
-    if pk:
-        if not pk.isdigit() or len(pk) > 12:
+    if request.GET.get("community", ""):
+        pk = id_param(request.GET["community"])
+        if pk is None:
             raise Http404
-        community = get_community_for(request.user, int(pk))
+        community = get_community_for(request.user, pk)
         return [community], community.name
     community = home_community_for(request.user)
     if community is not None:

@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from community.lib.http import add_service_errors, is_stale, paginate, querystring_without_page
+from community.lib.http import add_service_errors, id_param, is_stale, paginate, querystring_without_page
 from community.lib.validators import nfkc
 from residents.models import Enterprise, Resident
 from residents.selectors import buildings_visible_to
@@ -87,7 +87,7 @@ def resident_lookup_response(
         chosen = None
         if pick:
             scope = selectors.lookup_residents(residents, care_tags=care_tags)
-            chosen = scope.filter(pk=pick).first() if pick.isdigit() else None
+            chosen = scope.filter(pk=pick_id).first() if (pick_id := id_param(pick)) else None
             if chosen is None:
                 raise Http404
         return render(
@@ -105,8 +105,8 @@ def _prefill(params) -> dict:
     ?category=&building=&channel=proactive&title=. The form still validates everything on POST."""
     initial: dict = {}
     for field in ("category", "building"):
-        if (params.get(field) or "").isdigit():
-            initial[field] = int(params[field])
+        if (pk := id_param(params.get(field))) is not None:
+            initial[field] = pk
     if params.get("channel") in Channel.values:
         initial["channel"] = params["channel"]
     if params.get("title"):
@@ -153,8 +153,8 @@ def request_create(request: HttpRequest) -> HttpResponse:
         chosen = form.cleaned_data.get("requester") if hasattr(form, "cleaned_data") else None
     else:
         initial = {"submission_key": uuid.uuid4(), **_prefill(request.GET)}
-        requester_id = request.GET.get("requester", "")
-        if requester_id.isdigit():
+        requester_id = id_param(request.GET.get("requester"))
+        if requester_id is not None:
             chosen = residents.filter(pk=requester_id).first()
             initial["requester"] = chosen.pk if chosen else None
         form = RequestIntakeForm(initial=initial, **kwargs)

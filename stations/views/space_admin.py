@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from community.lib.http import add_service_errors, paginate, querystring_without_page
+from community.lib.http import add_service_errors, id_param, paginate, querystring_without_page
 from residents.models import Resident
 from residents.selectors import communities_visible_to
 from stations.forms.space_admin import (
@@ -118,9 +118,9 @@ def today_schedule(request: HttpRequest) -> HttpResponse:
     space = None
     space_id = request.GET.get("space", "")
     if space_id:
-        if not (space_id.isascii() and space_id.isdigit()):  # "²".isdigit() is True, int("²") fails
+        if id_param(space_id) is None:
             raise Http404
-        space = selectors.get_staff_space_for(request.user, int(space_id))
+        space = selectors.get_staff_space_for(request.user, id_param(space_id))
     form = ScheduleFilterForm(request.GET or None, spaces=spaces)
     day = form.day()
     schedule = selectors.day_schedule(request.user, day, space=space)

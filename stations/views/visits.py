@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from community.lib.http import add_service_errors, paginate, querystring_without_page
+from community.lib.http import add_service_errors, id_param, paginate, querystring_without_page
 from community.lib.validators import nfkc
 from residents.selectors import (
     get_household_for,
@@ -33,10 +33,6 @@ from stations.selectors.requests import categories_for, resident_matches
 from stations.services import visits as services
 
 
-def _digits(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) <= 12 else None
-
-
 @login_required
 @permission_required("stations.add_visit", raise_exception=True)
 def visit_create(request: HttpRequest) -> HttpResponse:
@@ -50,7 +46,7 @@ def visit_create(request: HttpRequest) -> HttpResponse:
         .order_by("building__position", "building__number", "entrance", "room")
     )
     fixed = None
-    household_id = _digits(request.GET.get("household"))
+    household_id = id_param(request.GET.get("household"))
     if household_id:
         fixed = households.filter(pk=household_id).first()
     form = VisitForm(request.POST or None, households=households, fixed_household=fixed)
@@ -199,7 +195,7 @@ def errand_create(request: HttpRequest) -> HttpResponse:
         .order_by("name_pinyin", "pk")
     )
     data = request.POST if request.method == "POST" else request.GET
-    resident_id = _digits(data.get("resident"))
+    resident_id = id_param(data.get("resident"))
     fixed = residents.filter(pk=resident_id).first() if resident_id else None
     if request.method != "POST" and fixed is None:
         text = nfkc(request.GET.get("q", ""))[:100]
