@@ -69,7 +69,14 @@ def _local_now_minute() -> dt.datetime:
 
 class VisitForm(forms.Form):
     submission_key = forms.UUIDField(widget=forms.HiddenInput)
-    household = forms.ModelChoiceField(label=_("Household"), queryset=None)
+    # Chosen before the form is shown (the view's search step, a household file or the proactive list):
+    # a hidden id, validated against the worker's households.
+    household = forms.ModelChoiceField(
+        label=_("Household"),
+        queryset=None,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": _("This household is not one of your community's.")},
+    )
     visited_at = forms.DateTimeField(
         label=_("When"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -102,8 +109,6 @@ class VisitForm(forms.Form):
             kwargs["initial"]["household"] = fixed_household.pk
         super().__init__(*args, **kwargs)
         self.fields["household"].queryset = households
-        if fixed_household is not None:
-            self.fields["household"].widget = forms.HiddenInput()
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True

@@ -25,7 +25,7 @@ from residents.models import CareTag, Household, Resident
 from residents.selectors import communities_visible_to, residents_visible_to
 from stations.choices import PROACTIVE_CHANNELS
 from stations.models import RecurringErrand, ServiceRequest, SocialWorker, Visit
-from stations.selectors.requests import requests_visible_to
+from stations.selectors.requests import LOOKUP_LIMIT, requests_visible_to, resident_matches
 
 HOTSPOT_DAYS = 30
 ACTIVITY_LIMIT = 20
@@ -200,3 +200,16 @@ def errand_list(user, *, active_only: bool = True) -> QuerySet[RecurringErrand]:
     if active_only:
         errands = errands.filter(is_active=True)
     return errands.order_by("next_due_on", "pk")
+
+
+def homes_matching(
+    user, community, text: str, *, limit: int = LOOKUP_LIMIT
+) -> list[tuple[Household, list[str]]]:
+    """The visit form's first step: the homes of the community's residents matching what is typed (name,
+    initials, phone tail, 3-2-301; see resident_matches), each with the names that matched, in the order
+    the residents were found. One query."""
+    residents = residents_visible_to(user).filter(community=community, household__isnull=False)
+    homes: dict[int, tuple[Household, list[str]]] = {}
+    for resident in resident_matches(residents, text, limit=limit * 3, care_tags=False):
+        homes.setdefault(resident.household_id, (resident.household, []))[1].append(resident.name)
+    return list(homes.values())[:limit]

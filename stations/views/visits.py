@@ -36,7 +36,11 @@ from stations.services import visits as services
 @login_required
 @permission_required("stations.add_visit", raise_exception=True)
 def visit_create(request: HttpRequest) -> HttpResponse:
-    """Record a visit on the phone; up to three requests can be raised from it in the same step."""
+    """Record a visit on the phone; up to three requests can be raised from it in the same step.
+
+    Opened without ?household=<id> (the household file and the proactive list link with one), it first
+    asks whose home: a search of the community's residents that lists their homes, not a <select> of
+    every household (~1,100 at district scale)."""
     worker = worker_of(request.user)
     if worker is None:  # only social workers walk the buildings
         raise PermissionDenied
@@ -49,6 +53,10 @@ def visit_create(request: HttpRequest) -> HttpResponse:
     household_id = id_param(request.GET.get("household"))
     if household_id:
         fixed = households.filter(pk=household_id).first()
+    if request.method != "POST" and fixed is None:
+        text = nfkc(request.GET.get("q", ""))[:100]
+        homes = selectors.homes_matching(request.user, worker.community, text)
+        return render(request, "stations/visit_form.html", {"q": text, "homes": homes, "worker": worker})
     form = VisitForm(request.POST or None, households=households, fixed_household=fixed)
     formset = RaiseRequestFormSet(
         request.POST or None, prefix="raise", form_kwargs={"categories": categories_for(worker.community)}

@@ -363,3 +363,25 @@ def test_errand_on_a_phone_finds_the_resident_then_sets_up_the_errand(page, live
     expect(page.locator("main")).to_contain_text("每两周代开降压药")
     errand = RecurringErrand.objects.get()
     assert (errand.resident, errand.title) == (desk["zhang"], "每两周代开降压药")
+
+
+def test_visit_on_a_phone_finds_the_home_then_records_the_visit(page, live_server, desk, login):
+    from stations.models import Visit
+
+    page.set_viewport_size(PHONE)
+    login(page, "zhangyan_sg")
+    page.goto(f"{live_server.url}/visits/new/")
+    expect(page.locator("select[name=household]")).to_have_count(0)
+    page.get_by_label(zh("Whose home are you visiting?")).press_sequentially("王芳", delay=30)
+    homes = page.locator("#visit-homes a")
+    expect(homes).to_have_count(1)
+    expect(homes).to_contain_text("王芳")
+    assert_no_horizontal_overflow(page, PHONE)
+    homes.click()
+    expect(page.locator("input[name=household]")).to_have_value(str(desk["household"].pk))
+    page.locator("textarea[name=found]").fill("楼道灯不亮")
+    assert_no_horizontal_overflow(page, PHONE)
+    page.get_by_role("button", name=zh("Save visit")).click()
+    expect(page.locator("main")).to_contain_text("楼道灯不亮")
+    visit = Visit.objects.get()
+    assert (visit.household, visit.found) == (desk["household"], "楼道灯不亮")

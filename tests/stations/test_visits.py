@@ -84,6 +84,31 @@ def test_visit_form_renders_for_worker_with_household_preselected(as_user, worke
     assert '<optgroup label="为老服务">' in body and "代开药" in body
 
 
+def test_visit_form_asks_whose_home_first_without_listing_every_household(
+    as_user, worker_a, household_a, resident_a, resident_b, building_a, django_assert_max_num_queries
+):
+    for room in range(30):  # a community's households are never all on the page
+        factories.HouseholdFactory(building=building_a, entrance=9, room=f"{room + 100}")
+    factories.ResidentFactory(household=household_a, name="王芳")
+    client = as_user(worker_a.user)
+    page = client.get(VISIT_CREATE).content.decode()
+    assert 'name="q"' in page and "<option" not in page and 'name="visited_at"' not in page
+    with django_assert_max_num_queries(12):
+        found = client.get(VISIT_CREATE, {"q": "1234"}).content.decode()  # 张焱's phone tail
+    assert found.count(f'href="?household={household_a.pk}"') == 1 and "张焱" in found
+    by_address = client.get(VISIT_CREATE, {"q": "张"}).content.decode()
+    assert f'href="?household={household_a.pk}"' in by_address
+    other = client.get(VISIT_CREATE, {"q": "李娜"}).content.decode()  # a resident of another community
+    assert f"?household={resident_b.household_id}" not in other and "list-group-item-action" not in other
+    form = client.get(f"{VISIT_CREATE}?household={household_a.pk}").content.decode()
+    assert 'name="visited_at"' in form and f'name="household" value="{household_a.pk}"' in form
+    # Another community's household by id: back to the search.
+    assert (
+        'name="visited_at"'
+        not in client.get(VISIT_CREATE, {"household": resident_b.household_id}).content.decode()
+    )
+
+
 def test_visit_create_needs_a_worker_profile_and_the_permission(as_user, head_a, resident_user_a):
     assert as_user(head_a).get(VISIT_CREATE).status_code == 403  # a head has add_visit but walks no buildings
     assert as_user(resident_user_a).get(VISIT_CREATE).status_code == 403
