@@ -21,7 +21,6 @@ import datetime as dt
 import http.client
 import json
 import os
-import platform
 import random
 import signal
 import socket
@@ -37,6 +36,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from load import HOST, Sample, Session, drive_baseline, outcome, percentile, request  # bench/ is on sys.path
+from report import machine, report
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -323,84 +323,6 @@ def drive(
     for t in pool:
         t.join()
     return samples, time.perf_counter() - started
-
-
-def machine(url: str) -> dict[str, str]:
-    import psycopg
-
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    with psycopg.connect(url) as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]
-    return {
-        "cpu": cpu,
-        "cores": str(os.cpu_count()),
-        "python": platform.python_version(),
-        "postgresql": version,
-        "os": platform.platform(),
-    }
-
-
-def worker_kind(result: dict) -> str:
-    threads = result.get("worker_threads", 1)
-    return "sync workers" if threads <= 1 else f"gthread workers of {threads} threads"
-
-
-def report(result: dict) -> str:
-    lines = [
-        f"# OneDesk benchmark: {result['size']} ({result['data']['requests']:,} requests, "
-        f"{result['data']['communities']} communities, {result['data']['residents']:,} residents)",
-        "",
-        f"Measured {result['date']} on {result['machine']['cores']} cores ({result['machine']['cpu']}), "
-        f"PostgreSQL {result['machine']['postgresql']}, Python {result['machine']['python']}; gunicorn with "
-        f"{result['workers']} {worker_kind(result)}, DEBUG off, the load generator ({result['threads']} threads) on the same "
-        f"machine. Mixed load for {result['seconds']:.0f} s after a {result['warmup']:.0f} s warm-up.",
-        "",
-        "| page | n | p50 ms | p95 ms | p99 ms | target p95 | req/s | errors | SQL queries | bytes | alone p50 / p95 ms | baseline p50 ms | × baseline |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for page, row in result["pages"].items():
-        verdict = "✅" if row["p95_ms"] <= row["target_p95_ms"] else "❌"
-        alone = "✅" if row["solo_p95_ms"] <= row["target_p95_ms"] else "❌"
-        extra = f" ({row['taken']} taken)" if row.get("taken") else ""
-        lines.append(
-            f"| {page} | {row['n']} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | "
-            f"{row['target_p95_ms']} {verdict} | {row['rps']:.1f} | {row['errors']}{extra} | {row['queries']} | "
-            f"{row['bytes']:,} | {row['solo_p50_ms']:.1f} / {row['solo_p95_ms']:.1f} {alone} | "
-            f"{row['baseline_p50_ms']:.1f} | {row['ratio_p50']:.1f} |"
-        )
-    total = result["total"]
-    verdict = "✅" if total["rps"] >= 250 and total["errors"] == 0 else "❌"
-    lines += [
-        "",
-        f"**All pages: {total['n']:,} in {result['seconds']:.1f} s = {total['rps']:.0f} pages/s "
-        f"(target ≥ 250 {verdict}), {total['errors']} errors.**",
-        "",
-    ]
-    if ceiling := result.get("ceiling"):
-        lines += [
-            f"Ceiling: the same mix, threads and server sent to the bare baseline view (each call at its page's "
-            f"size, no work of OneDesk's own): {ceiling['rps']:.0f} pages/s, p50 {ceiling['p50_ms']:.1f} ms, "
-            f"{ceiling['errors']} errors. OneDesk's pages run at {total['rps'] / ceiling['rps']:.0%} of it.",
-            "",
-        ]
-    lines += [
-        "p50/p95/p99, req/s and errors: under the mixed load (queueing behind slower pages included). "
-        "Alone: the same page, one request at a time, after the mix (its service time), "
-        "checked against the same target. "
-        "× baseline: the page's mixed-load p50 divided by the p50 of a bare Django view rendering a template of the "
-        "same size through the same middleware and server (bench/views.py). Queries per page: counted once "
-        'with Django\'s test client (bench/run.py, `count_queries`). "taken": booking attempts whose slot was '
-        "already held (409) — the expected answer, not an error.",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 # --- Main -------------------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))  # bench/run.py imports `load`
 
-from bench.run import BENCH_PURPOSE, Fixture, clear_bench_bookings, report  # noqa: E402
+from bench.report import report  # noqa: E402
+from bench.run import BENCH_PURPOSE, Fixture, clear_bench_bookings  # noqa: E402
 from stations.models import Booking, Space  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 
