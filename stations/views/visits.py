@@ -164,7 +164,7 @@ def proactive_list(request: HttpRequest) -> HttpResponse:
             row["raise_query"] = _raise_link_query(row)
         context.update(page=page, min_count=min_count, days=selectors.HOTSPOT_DAYS)
     else:
-        residents = selectors.visits_overdue(
+        residents = selectors.visits_overdue_list(
             request.user, worker=me, mine_only=bool(me and form.value("mine"))
         )
         page = paginate(request, residents)

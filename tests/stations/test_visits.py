@@ -385,6 +385,42 @@ def test_my_buildings_first_and_filter(as_user, community_a, worker_a, resident_
     assert list(client.get(f"{PROACTIVE}?mine=1").context["page"]) == [resident_a]
 
 
+def test_the_two_step_list_is_visits_overdue_row_for_row(
+    community_a, worker_a, head_a, resident_a, weekly_tag
+):
+    """The proactive page reads visits_overdue_list (ids first, then the rows): the same residents, in the
+    same order, with the same annotations as visits_overdue, for a worker (mine first, mine only) and a head."""
+    from stations.selectors.visits import visits_overdue, visits_overdue_list
+
+    monthly = factories.CareTagFactory(code="disabled", name="残疾人", visit_cadence_days=30)
+    elsewhere = factories.BuildingFactory(community=community_a, number="8号楼")
+    resident_a.care_tags.add(weekly_tag)
+    for n in range(6):
+        household = factories.HouseholdFactory(building=elsewhere, room=f"{n + 1}01")
+        resident = factories.ResidentFactory(household=household, name=f"居民{n}")
+        resident.care_tags.add(weekly_tag if n % 2 else monthly)
+        if n % 3:
+            Visit.objects.create(
+                community=community_a,
+                household=household,
+                building=elsewhere,
+                worker=worker_a,
+                visited_at=timezone.now() - dt.timedelta(days=9 + 10 * n),
+            )
+    now = timezone.now()
+    for user, kwargs in (
+        (worker_a.user, {"worker": worker_a}),
+        (worker_a.user, {"worker": worker_a, "mine_only": True}),
+        (head_a, {}),
+    ):
+        expected = list(visits_overdue(user, now=now, **kwargs))
+        rows = list(visits_overdue_list(user, now=now, **kwargs))
+        assert rows == expected and len(rows) >= 1
+        assert [(r.cadence, r.last_visit, r.due_at) for r in rows] == [
+            (r.cadence, r.last_visit, r.due_at) for r in expected
+        ]
+
+
 def test_proactive_list_is_scoped_and_needs_permission(
     as_user, worker_b, resident_user_a, resident_a, weekly_tag
 ):
