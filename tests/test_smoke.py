@@ -19,3 +19,15 @@ def test_the_icon_is_declared_and_favicon_ico_finds_it(client, db):
     from django.contrib.staticfiles import finders
 
     assert Path(finders.find("favicon.svg")).read_text().startswith("<svg")
+
+
+def test_no_template_comment_spans_lines():
+    """{# … #} is one line only in Django: one that runs on shows its text on the page ({% comment %} spans)."""
+    root = Path(__file__).resolve().parent.parent / "templates"
+    broken = [
+        f"{path.relative_to(root)}:{n}"
+        for path in root.rglob("*.html")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "{#" in line and "#}" not in line.split("{#", 1)[1]
+    ]
+    assert broken == []
