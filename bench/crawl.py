@@ -9,6 +9,9 @@ process, against DATABASE_URL (default: the district database), with the product
 bench/page_profile.py. GET only, following the links of each HTML page (at most two URLs of each shape,
 e.g. /requests/N/), never logout, admin, static or media. Each page is timed once, cold: a page that is
 slow here is worth a second look (bench/page_profile.py --explain profiles the bench pages).
+
+It also lists the Latin-script words in the visible text of these pages, which are served in Chinese: most
+are strings nobody translated (Django 6.1's "- Select an option -" was one).
 """
 
 from __future__ import annotations
@@ -26,8 +29,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from page_profile import setup_django  # noqa: E402
 
 HREF = re.compile(rb'href="([^"#]+)"')
+# Visible text of a page: what is left without scripts, styles, tags and entities.
+INVISIBLE = re.compile(r"<(script|style|template)\b.*?</\1>|<!--.*?-->", re.S)
+TAG = re.compile(r"<[^>]+>|&[#\w]+;")
+LATIN_WORD = re.compile(r"\b[A-Za-z][A-Za-z'’-]{2,}\b")
+# Latin words a Chinese page may show: names of things, formats, the language switcher's "English".
+LATIN_OK = {"OneDesk", "English", "CSV", "Excel", "XLSX", "xlsx", "csv", "PDF", "iCal", "ics", "ICS", "PIPL", "App"}
 SKIP = ("/accounts/logout", "/admin", "/static", "/media", "/i18n")
 USERS = ("g001_head", "g001_sg01", "gs01_staff")  # the bench's head, social worker and subdistrict staff
+
+
+def latin_words(body: bytes) -> set[str]:
+    """Latin-script words in the visible text: on a Chinese page, most are strings nobody translated."""
+    text = TAG.sub(" ", INVISIBLE.sub(" ", body.decode("utf-8", "replace")))
+    return {word for word in LATIN_WORD.findall(text) if word not in LATIN_OK}
 
 
 def crawl(client, *, pages: int) -> list[dict]:
@@ -55,6 +70,7 @@ def crawl(client, *, pages: int) -> list[dict]:
                 "queries": len(queries.captured_queries),
                 "bytes": len(body),
                 "options": body.count(b"<option"),
+                "latin": latin_words(body) if "text/html" in response.get("Content-Type", "") else set(),
             }
         )
         if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
@@ -103,6 +119,13 @@ def main() -> int:
     show("Slowest", lambda r: -r["ms"])
     show("Most queries", lambda r: -r["queries"])
     show("Largest", lambda r: -r["bytes"])
+    words: dict[str, list[str]] = {}
+    for row in everything:
+        for word in row["latin"]:
+            words.setdefault(word, []).append(row["path"])
+    print(f"\nLatin words in the visible text of the Chinese pages: {len(words)}")
+    for word, paths in sorted(words.items(), key=lambda item: -len(item[1]))[: args.top * 3]:
+        print(f"  {word!r:28} on {len(paths):4} pages, e.g. {paths[0][:80]}")
     errors = [row for row in everything if row["status"] >= 500]
     print(f"\nServer errors: {len(errors)}")
     for row in errors:

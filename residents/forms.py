@@ -1,7 +1,7 @@
 """Forms of the registry: they validate and normalise with the services' rules and never save."""
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Div, Field, Fieldset, Layout, Submit
+from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout, Submit
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +17,7 @@ from community.lib.validators import (
 from residents.choices import Gender, LegalBasis, Relation
 from residents.models import Building, CareTag, Enterprise, Household
 from residents.privacy import ERASE_REASON_MAX_LENGTH
+from residents.selectors import home_address, homes_at
 from residents.services import normalise_legal_basis
 
 
@@ -32,6 +33,42 @@ class CareTagsField(forms.ModelMultipleChoiceField):
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
                 )
         return super()._check_values(value)
+
+
+class HomeField(forms.CharField):
+    """Where a resident lives, typed as an address ("3-2-301", "3号楼2单元301"), not picked from a <select>
+    of every household of the community (about 1,100 of them). Cleans to the one Household of `households`
+    at that address, or None when left blank."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        super().__init__(*args, **kwargs)
+        self.households = Household.objects.none()
+
+    def prepare_value(self, value):
+        return home_address(value) if isinstance(value, Household) else value
+
+    def clean(self, value) -> Household | None:
+        text = super().clean(value)
+        if not text:
+            return None
+        homes = homes_at(self.households, text)
+        if not homes:
+            raise ValidationError(
+                _(
+                    "No home at “%(address)s” in this community. Write building-entrance-room, e.g. 3-2-301, "
+                    "or add the household first."
+                ),
+                code="no_home",
+                params={"address": text},
+            )
+        if len(homes) > 1:
+            raise ValidationError(
+                _("“%(address)s” could be %(homes)s. Write the building's number as on its sign."),
+                code="ambiguous_home",
+                params={"address": text, "homes": "; ".join(home_address(h) for h in homes)},
+            )
+        return homes[0]
 
 
 class VersionedForm(forms.Form):
@@ -61,8 +98,11 @@ class ResidentForm(VersionedForm):
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    household = forms.ModelChoiceField(
-        label=_("Household"), queryset=Household.objects.none(), required=False
+    household = HomeField(
+        label=_("Lives at"),
+        required=False,
+        help_text=_("Building-entrance-room, e.g. 3-2-301 or 3号楼2单元301. Leave blank if not known."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "3-2-301"}),
     )
     relation = forms.ChoiceField(
         label=_("Relation to head"), choices=Relation.choices, initial=Relation.OTHER
@@ -100,11 +140,21 @@ class ResidentForm(VersionedForm):
         help_text=_("Required for a child under 14 whose data is held by consent."),
     )
 
-    def __init__(self, *args, households=None, enterprises=None, editing=None, **kwargs):
+    def __init__(
+        self, *args, households=None, enterprises=None, editing=None, home_check_url: str = "", **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.editing = editing
         if households is not None:
-            self.fields["household"].queryset = households
+            self.fields["household"].households = households
+        if home_check_url:  # with htmx, the home found is named under the field as it is typed
+            self.fields["household"].widget.attrs.update(
+                {
+                    "hx-get": home_check_url,
+                    "hx-trigger": "input changed delay:300ms",
+                    "hx-target": "#home-check",
+                }
+            )
         if enterprises is not None:
             self.fields["employer"].queryset = enterprises
         if editing is not None:
@@ -122,6 +172,7 @@ class ResidentForm(VersionedForm):
             Field("phone"),
             Field("id_number"),
             "household",
+            HTML('<div id="home-check" class="small mt-n2 mb-3" aria-live="polite"></div>'),
             "relation",
             "employer",
             "care_tags",

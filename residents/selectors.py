@@ -178,6 +178,43 @@ def _split_address(text: str) -> list[str]:
     )
 
 
+def home_address(household: Household) -> str:
+    """How a home is written in a form: "3号楼-2-301", which `homes_at` reads back."""
+    return f"{household.building.number}-{household.entrance}-{household.room}"
+
+
+def homes_at(households: QuerySet[Household], text: str, *, limit: int = 5) -> list[Household]:
+    """The homes of `households` at a typed address, for a form that asks where someone lives.
+
+    Reads what `home_address` writes ("3号楼-2-301": the building's number exactly, even one with a dash)
+    and what people type ("3-2-301", "3号楼2单元301室", "3栋2单元301"). A home written exactly wins over
+    ones that only read alike ("1栋-2-301" is not also "1号楼-2-301"). One query; more than one home means
+    the address was ambiguous."""
+    text = nfkc(text).replace("—", "-")
+    if not text:
+        return []
+    exact: set[tuple[str, int, str]] = set()
+    pieces = text.split("-")
+    for i in range(1, len(pieces) - 1):  # the building's number may hold a dash, the room too
+        building, entrance, room = "-".join(pieces[:i]).strip(), pieces[i].strip(), "-".join(pieces[i + 1 :])
+        room = room.replace(" ", "").upper()
+        if building and room and _ASCII_DIGITS.fullmatch(entrance) and len(entrance) <= 4:
+            exact.add((building, int(entrance), room))
+    wanted = Q(pk__in=[])
+    for building, entrance, room in exact:
+        wanted |= Q(building__number=building, entrance=entrance, room=room)
+    parts = [p for p in _split_address(text) if p]
+    if len(parts) == 3 and _ASCII_DIGITS.fullmatch(parts[1]) and len(parts[1]) <= 4:
+        wanted |= _building_q(parts[0]) & Q(entrance=int(parts[1]), room=parts[2].upper())
+    homes = list(
+        households.filter(wanted)
+        .select_related("building")
+        .order_by("building__position", "building__number", "pk")[:limit]
+    )
+    written = [h for h in homes if (h.building.number, h.entrance, h.room) in exact]
+    return written or homes
+
+
 def directory(
     user, *, text: str = "", building_id: int | None = None, tag_id: int | None = None
 ) -> QuerySet[Resident]:

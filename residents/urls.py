@@ -17,6 +17,7 @@ urlpatterns = [
     path("communities/<int:pk>/", places.community_detail, name="community_detail"),
     path("buildings/", places.building_list, name="building_list"),
     path("buildings/<int:pk>/", places.building_detail, name="building_detail"),
+    path("communities/<int:pk>/home-check/", people.home_check, name="home_check"),
     path("households/new/", places.household_create, name="household_create"),
     path("households/<int:pk>/", places.household_detail, name="household_detail"),
     path("households/<int:pk>/edit/", places.household_update, name="household_update"),

@@ -89,6 +89,7 @@ ACCESS: dict[str, tuple] = {
     # The history of changes is the committee head's (view_historical* permissions): workers get 403.
     "residents:resident_history": (_pk("resident"), "GET", _is(302, 403, 403, 403, 403, 200)),
     "residents:community_detail": (_pk("community"), "GET", _is(302, 403, 403, 200, 404, 200)),
+    "residents:home_check": (_pk("community"), "GET", _is(302, 403, 403, 200, 404, 200)),
     "residents:building_list": (NONE, "GET", _is(302, 403, 403, 200, 200, 200)),
     "residents:building_detail": (_pk("building"), "GET", _is(302, 403, 403, 200, 404, 200)),
     "residents:household_create": (NONE, "GET", _is(302, 403, 403, 200, 200, 200)),

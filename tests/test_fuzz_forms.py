@@ -65,6 +65,7 @@ from residents.forms import (
 )
 from residents.models import Building, Enterprise, Household, Resident
 from residents.privacy import ERASE_REASON_MAX_LENGTH
+from residents.selectors import home_address
 from stations.choices import Channel, Satisfaction, StationLine, Status, Urgency, WorkerType
 from stations.filters import SORT_CHOICES, ServiceRequestFilter
 from stations.forms.desk import LeaveForm
@@ -126,6 +127,7 @@ from tests.fuzz.strategies import (
     date_value,
     datetime_value,
     form_data,
+    home_value,
     id_numbers,
     integer_value,
     long_text,
@@ -233,7 +235,11 @@ def world(
         resident_user=resident_user_a,
         space=space,
         course=course,
-        refs={name: str(obj.pk) for name, obj in refs.items()},
+        refs={
+            **{name: str(obj.pk) for name, obj in refs.items()},
+            "home": home_address(household_a),
+            "home_b": home_address(household_b),
+        },
     )
 
 
@@ -351,7 +357,7 @@ FORM_CASES = [
             "birth_date": Field(st.one_of(date_value().valid, st.just("")), date_value().junk),
             "phone": PHONE,
             "id_number": ID_NUMBER,
-            "household": pk_value("household"),
+            "household": home_value(),
             "relation": choice_value(Relation.values),
             "employer": pk_value("enterprise"),
             "care_tags": pk_list("care_tag"),

@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 
 from community.lib.history import entries_for
 from residents.models import Resident
+from residents.selectors import home_address
 from stations.choices import BookingStatus, Role, Status
 from stations.models import Booking, Category, RecurringErrand, ServiceRequest, Space
 from stations.services.categories import categories_seed
@@ -67,7 +68,7 @@ def edit_resident(client, resident: Resident, **changes):
         "name": resident.name,
         "gender": resident.gender,
         "relation": resident.relation,
-        "household": resident.household_id or "",
+        "household": home_address(resident.household) if resident.household else "",
         "notes": resident.notes,
         "legal_basis": resident.legal_basis,
         **changes,

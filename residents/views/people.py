@@ -6,8 +6,9 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from community.lib.http import (
@@ -18,6 +19,7 @@ from community.lib.http import (
     paginate,
     querystring_without_page,
 )
+from community.lib.validators import nfkc
 from residents import privacy, selectors, services
 from residents.choices import PersonalField
 from residents.forms import DirectorySearchForm, EraseForm, ExportForm, ResidentForm, RevealForm
@@ -94,7 +96,29 @@ def _form_kwargs(request: HttpRequest, community) -> dict:
     return {
         "households": selectors.households_visible_to(request.user).filter(building__community=community),
         "enterprises": Enterprise.objects.filter(community=community),
+        "home_check_url": reverse("residents:home_check", args=[community.pk]),
     }
+
+
+@login_required
+@permission_required("residents.view_household", raise_exception=True)
+@require_GET
+def home_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """The resident form's live answer under its home field: which home the typed address is (with who
+    lives there), or that there is none. An htmx fragment; the form checks again when it is saved."""
+    community = selectors.get_community_for(request.user, pk)
+    text = request.GET.get("household", "")[:64]
+    households = selectors.households_visible_to(request.user).filter(building__community=community)
+    homes = selectors.homes_at(households, text)
+    context = {"text": nfkc(text), "homes": homes, "community": community}
+    if len(homes) == 1:
+        context["members"] = list(
+            homes[0]
+            .members.filter(erased_at__isnull=True)
+            .order_by("relation", "pk")
+            .values_list("name", flat=True)[:6]
+        )
+    return render(request, "residents/_home_check.html", context)
 
 
 @login_required
@@ -103,11 +127,12 @@ def resident_create(request: HttpRequest) -> HttpResponse:
     community = selectors.home_community_for(request.user)
     if community is None:
         raise PermissionDenied
+    kwargs = _form_kwargs(request, community)
     initial = {}
-    household_id = id_param(request.GET.get("household"))
+    household_id = id_param(request.GET.get("household"))  # "add a member" on a household's page
     if household_id is not None:
-        initial["household"] = household_id
-    form = ResidentForm(request.POST or None, initial=initial, **_form_kwargs(request, community))
+        initial["household"] = kwargs["households"].filter(pk=household_id).first()
+    form = ResidentForm(request.POST or None, initial=initial, **kwargs)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
         try:
@@ -133,7 +158,7 @@ def resident_update(request: HttpRequest, pk: int) -> HttpResponse:
         "name": resident.name,
         "gender": resident.gender,
         "birth_date": resident.birth_date,
-        "household": resident.household_id,
+        "household": resident.household,
         "relation": resident.relation,
         "employer": resident.employer_id,
         "care_tags": list(resident.care_tags.all()),

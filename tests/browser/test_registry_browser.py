@@ -54,3 +54,28 @@ def test_head_reveals_phone_with_reason(page, live_server, registry, login):
     reveal.get_by_role("textbox").fill("回访电话")
     reveal.get_by_role("button").click()
     expect(page.locator("#reveal-phone")).to_contain_text("13812341234")
+
+
+def test_new_resident_names_the_home_as_the_address_is_typed(page, live_server, registry, login):
+    """On a phone: the home is typed (3-2-301), the form says whose home it is before saving, and a wrong
+    address is refused in Chinese with what was typed kept."""
+    page.set_viewport_size(PHONE)
+    login(page, "zhangyan_sg")
+    page.goto(f"{live_server.url}/residents/new/")
+    expect(page.locator("select[name=household]")).to_have_count(0)
+    page.get_by_label("姓名").fill("李四")
+    home = page.get_by_label("住址")
+    home.fill("3-2-999")
+    expect(page.locator("#home-check")).to_contain_text("本社区没有这个地址的住户")
+    home.fill("3-2-301")
+    expect(page.locator("#home-check")).to_contain_text("✓")
+    expect(page.locator("#home-check")).to_contain_text("张焱")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    home.fill("3-9-301")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator(".invalid-feedback, .errorlist").first).to_contain_text("本社区没有“3-9-301”这户")
+    expect(page.get_by_label("住址")).to_have_value("3-9-301")
+    page.get_by_label("住址").fill("3号楼2单元301")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("李四")
+    expect(page.locator("main")).to_contain_text("3号楼")

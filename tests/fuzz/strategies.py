@@ -233,6 +233,18 @@ def pk_value(*names: str) -> "Field":
     )
 
 
+def home_value() -> "Field":
+    """A home typed as an address. Valid: the world's household as the form writes it, or blank; junk: no
+    such home, the address of another community's household, other scripts' digits, text."""
+    return Field(
+        st.sampled_from([Ref("home"), ""]),
+        st.one_of(
+            st.sampled_from([Ref("home_b"), "99-1-101", "3-²-301", "3-99999999-301", "-", "--", "1号楼-1-"]),
+            messy_text(64),
+        ),
+    )
+
+
 def pk_list(*names: str) -> "Field":
     one = pk_value(*names)
     return Field(

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from residents.models import Household, PersonalDataAccess, Resident
+from residents.selectors import home_address
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +152,7 @@ class TestResidentWrites:
                 "gender": "unknown",
                 "phone": "１３８ ００００ ０１２３",
                 "id_number": id_number[:-1] + id_number[-1].lower(),
-                "household": household_a.pk,
+                "household": home_address(household_a),
                 "relation": "head",
                 "legal_basis": "statutory",
             },
@@ -187,7 +188,7 @@ class TestResidentWrites:
             {
                 "name": "王五",
                 "gender": "male",
-                "household": household_b.pk,
+                "household": home_address(household_b),
                 "relation": "head",
                 "legal_basis": "statutory",
             },
@@ -208,7 +209,7 @@ class TestResidentWrites:
                 "relation": "head",
                 "legal_basis": "statutory",
                 "notes": "行动不便",
-                "household": resident_a.household_id,
+                "household": home_address(resident_a.household),
             },
         )
         assert response.status_code == 302
@@ -224,7 +225,7 @@ class TestResidentWrites:
             "name": "张焱",
             "gender": "female",
             "relation": "head",
-            "household": resident_a.household_id,
+            "household": home_address(resident_a.household),
             "legal_basis": "statutory",
         }
         assert client.post(url, {**data, "version": stale, "notes": "first"}).status_code == 302
