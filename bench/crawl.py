@@ -34,7 +34,21 @@ INVISIBLE = re.compile(r"<(script|style|template)\b.*?</\1>|<!--.*?-->", re.S)
 TAG = re.compile(r"<[^>]+>|&[#\w]+;")
 LATIN_WORD = re.compile(r"\b[A-Za-z][A-Za-z'’-]{2,}\b")
 # Latin words a Chinese page may show: names of things, formats, the language switcher's "English".
-LATIN_OK = {"OneDesk", "English", "CSV", "Excel", "XLSX", "xlsx", "csv", "PDF", "iCal", "ics", "ICS", "PIPL", "App"}
+LATIN_OK = {
+    "OneDesk",
+    "English",
+    "CSV",
+    "Excel",
+    "XLSX",
+    "xlsx",
+    "csv",
+    "PDF",
+    "iCal",
+    "ics",
+    "ICS",
+    "PIPL",
+    "App",
+}
 SKIP = ("/accounts/logout", "/admin", "/static", "/media", "/i18n")
 USERS = ("g001_head", "g001_sg01", "gs01_staff")  # the bench's head, social worker and subdistrict staff
 

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from community.lib.choices import CommunityModelChoiceField
 from community.lib.validators import (
     CleanTextField,
     birth_date_from_id,
@@ -228,7 +229,7 @@ class ResidentForm(VersionedForm):
 
 
 class HouseholdForm(VersionedForm):
-    building = forms.ModelChoiceField(label=_("Building"), queryset=Building.objects.none())
+    building = CommunityModelChoiceField(label=_("Building"), queryset=Building.objects.none())
     entrance = forms.IntegerField(label=_("Entrance"), min_value=1, max_value=99, initial=1)
     room = CleanTextField(label=_("Room"), max_length=16)
     notes = CleanTextField(
@@ -258,7 +259,7 @@ class DirectorySearchForm(forms.Form):
             }
         ),
     )
-    building = forms.ModelChoiceField(
+    building = CommunityModelChoiceField(
         label=_("Building"),
         queryset=Building.objects.none(),
         required=False,

@@ -191,7 +191,7 @@ def homes_at(households: QuerySet[Household], text: str, *, limit: int = 5) -> l
     ones that only read alike ("1栋-2-301" is not also "1号楼-2-301"). One query; more than one home means
     the address was ambiguous."""
     text = nfkc(text).replace("—", "-")
-    if not text:
+    if not text or "\x00" in text:  # PostgreSQL refuses NUL in a string: no address has one
         return []
     exact: set[tuple[str, int, str]] = set()
     pieces = text.split("-")

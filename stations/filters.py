@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import fields as filter_fields
 
+from community.lib.choices import grouped_by_community
 from community.lib.validators import validate_plausible_date
 from residents.models import Building, Community
 from residents.selectors import communities_visible_to
@@ -80,12 +81,18 @@ class ReceivedBoundFilter(django_filters.Filter):
         return qs.filter(received_at__lt=bound) if self.upper else qs.filter(received_at__gte=bound)
 
 
-class CategoryChoiceField(filter_fields.ModelChoiceField):
+class CommunityChoiceField(filter_fields.ModelChoiceField):
+    """For a user who sees several communities, the choices are grouped under their community."""
+
+    iterator = grouped_by_community(filter_fields.ModelChoiceIterator)
+
+
+class CategoryChoiceField(CommunityChoiceField):
     def label_from_instance(self, obj: Category) -> str:
         return f"{obj.parent.name} / {obj.name}" if obj.parent_id else obj.name
 
 
-class WorkerChoiceField(filter_fields.ModelChoiceField):
+class WorkerChoiceField(CommunityChoiceField):
     def label_from_instance(self, obj: SocialWorker) -> str:
         return obj.display_name
 
@@ -96,6 +103,10 @@ class CategoryFilter(django_filters.ModelChoiceFilter):
 
 class WorkerFilter(django_filters.ModelChoiceFilter):
     field_class = WorkerChoiceField
+
+
+class BuildingFilter(django_filters.ModelChoiceFilter):
+    field_class = CommunityChoiceField
 
 
 class ServiceRequestFilter(django_filters.FilterSet):
@@ -116,7 +127,7 @@ class ServiceRequestFilter(django_filters.FilterSet):
         method="filter_category",
         empty_label=_("All categories"),
     )
-    building = django_filters.ModelChoiceFilter(
+    building = BuildingFilter(
         label=_("Building"), queryset=Building.objects.none(), empty_label=_("All buildings")
     )
     assignee = WorkerFilter(
@@ -191,14 +202,18 @@ class ServiceRequestFilter(django_filters.FilterSet):
         self.filters["community"].queryset = communities
         self.filters["category"].queryset = (
             Category.objects.filter(community__in=communities)
-            .select_related("parent")
+            .select_related("parent", "community")
             .order_by("community", "parent__position", "parent__name", "position", "name")
         )
-        self.filters["building"].queryset = Building.objects.filter(community__in=communities).order_by(
-            "community", "position", "number"
+        self.filters["building"].queryset = (
+            Building.objects.filter(community__in=communities)
+            .select_related("community")
+            .order_by("community", "position", "number")
         )
-        self.filters["assignee"].queryset = SocialWorker.objects.filter(community__in=communities).order_by(
-            "community", "display_name"
+        self.filters["assignee"].queryset = (
+            SocialWorker.objects.filter(community__in=communities)
+            .select_related("community")
+            .order_by("community", "display_name")
         )
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:

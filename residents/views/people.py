@@ -29,8 +29,8 @@ from residents.models import CareTag, Enterprise, Resident
 @login_required
 @permission_required("residents.view_resident", raise_exception=True)
 def resident_list(request: HttpRequest) -> HttpResponse:
-    # The building filter shows numbers only: no community joined to each building.
-    buildings = selectors.buildings_visible_to(request.user).select_related(None).only("number")
+    # The building filter shows numbers, grouped by community for a user who sees several.
+    buildings = selectors.buildings_visible_to(request.user).only("number", "community__name")
     form = DirectorySearchForm(request.GET or None, buildings=buildings)
     filters = form.cleaned_data if form.is_valid() else {}
     residents = selectors.directory_rows(

@@ -46,7 +46,8 @@ class TestHomesAt:
         assert homes_at(households, "1-1-b1") == [home]
 
     @pytest.mark.parametrize(
-        "typed", ["", "   ", "301", "1-2", "1-x-301", "1-٢-301", "1-99999-301", "-", "--"]
+        "typed",
+        ["", "   ", "301", "1-2", "1-x-301", "1-٢-301", "1-99999-301", "-", "--", "1-2-301\x00", "-" * 64],
     )
     def test_no_home_for_partial_or_odd_addresses(self, households, typed):
         assert homes_at(households, typed) == []
@@ -160,6 +161,12 @@ class TestHomeCheck:
         Resident.objects.filter(pk=resident_a.pk).update(erased_at="2026-01-01T00:00:00Z")
         page = as_user(worker_a.user).get(self.url(community_a), {"household": "1-2-301"}).content.decode()
         assert "张焱" not in page
+
+    @pytest.mark.parametrize("typed", ["1-2-301\x00", "-" * 500, "1-" * 300, "<b>1-2-301</b>"])
+    def test_hostile_text_is_answered_not_a_500(self, as_user, worker_a, community_a, household_a, typed):
+        response = as_user(worker_a.user).get(self.url(community_a), {"household": typed})
+        assert response.status_code == 200
+        assert "<b>" not in response.content.decode()
 
     def test_another_communitys_homes_are_not_checked(self, as_user, worker_a, community_b, household_b):
         assert as_user(worker_a.user).get(self.url(community_b), {"household": "9-1-101"}).status_code == 404

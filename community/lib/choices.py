@@ -1,0 +1,38 @@
+"""Model choices grouped by community, for the selects of a user who sees several (subdistrict staff).
+
+Buildings, categories and workers are per community: a subdistrict's ten communities each have a
+"1号楼" and the same category tree, so a flat list repeated "1号楼" ten times with nothing to tell them
+apart. With more than one community among the choices, each community's become an <optgroup> labelled
+with its name; with one, the list stays flat. The queryset must have the community joined
+(select_related("community")) so grouping adds no query."""
+
+from django import forms
+
+
+def grouped_by_community(iterator_class: type[forms.models.ModelChoiceIterator]) -> type:
+    """A subclass of a ModelChoiceIterator (Django's, or django-filter's with its "null" choice) whose
+    model choices are grouped under their community's name when they come from more than one."""
+
+    class ByCommunity(iterator_class):
+        def __iter__(self):
+            groups = {}
+            for value, label in super().__iter__():
+                instance = getattr(value, "instance", None)
+                if instance is None:
+                    # The empty and the null choices come first, outside any group, and at once: a widget
+                    # that only asks for the first choice (is it empty?) must not run the query.
+                    yield value, label
+                else:
+                    groups.setdefault(instance.community.name, []).append((value, label))
+            if len(groups) > 1:
+                yield from groups.items()
+            else:
+                for choices in groups.values():
+                    yield from choices
+
+    ByCommunity.__name__ = f"{iterator_class.__name__}ByCommunity"
+    return ByCommunity
+
+
+class CommunityModelChoiceField(forms.ModelChoiceField):
+    iterator = grouped_by_community(forms.models.ModelChoiceIterator)

@@ -1,0 +1,65 @@
+"""Selects of a user who sees several communities group their choices under each community."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from stations.services.categories import categories_seed
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_communities(community_a, building_a):
+    """A second community of the same subdistrict, with a building of the same number and its workers."""
+    sibling = factories.CommunityFactory(name="团结湖社区", code="TJH", subdistrict=community_a.subdistrict)
+    factories.BuildingFactory(community=sibling, number=building_a.number)
+    for community in (community_a, sibling):
+        categories_seed(community=community)
+    factories.make_worker(community=sibling, username="tjh_sg")
+    return sibling
+
+
+def select(page: str, name: str) -> str:
+    return re.search(rf'<select name="{name}".*?</select>', page, re.S).group(0)
+
+
+def groups(html: str) -> list[str]:
+    return re.findall(r'<optgroup label="([^"]+)"', html)
+
+
+def test_subdistrict_request_filters_group_by_community(as_user, subdistrict_a, worker_a, two_communities):
+    page = as_user(subdistrict_a).get(reverse("stations:request_list")).content.decode()
+    for name in ("building", "assignee", "category"):
+        assert sorted(groups(select(page, name))) == ["团结湖社区", "安华里社区"], name
+    building = select(page, "building")
+    assert building.index("全部楼栋") < building.index("<optgroup")  # the empty choice stays first
+    assert "未派单" in select(page, "assignee").split("<optgroup")[0]  # and so does "unassigned"
+
+
+def test_a_choice_in_a_group_still_filters(as_user, subdistrict_a, building_a, two_communities):
+    response = as_user(subdistrict_a).get(reverse("stations:request_list"), {"building": building_a.pk})
+    assert response.status_code == 200
+    assert f'<option value="{building_a.pk}" selected>' in select(response.content.decode(), "building")
+
+
+def test_one_community_keeps_a_flat_list(as_user, worker_a, two_communities):
+    page = as_user(worker_a.user).get(reverse("stations:request_list")).content.decode()
+    for name in ("building", "assignee"):
+        assert groups(select(page, name)) == [], name
+
+
+def test_subdistrict_directory_groups_buildings(as_user, subdistrict_a, two_communities):
+    page = as_user(subdistrict_a).get(reverse("residents:resident_list")).content.decode()
+    assert sorted(groups(select(page, "building"))) == ["团结湖社区", "安华里社区"]
+
+
+def test_household_form_groups_buildings_of_several_communities(two_communities, building_a):
+    """Subdistrict staff may not add households (403), but the form groups whatever buildings it is given."""
+    from residents.forms import HouseholdForm
+    from residents.models import Building
+
+    form = HouseholdForm(buildings=Building.objects.select_related("community"))
+    assert sorted(groups(str(form["building"]))) == ["团结湖社区", "安华里社区"]
