@@ -192,7 +192,13 @@ class VisitFilterForm(forms.Form):
             if me
             else [(self.MINE, _("All workers"))]
         )
-        self.fields["worker"].choices = first + [(pk, w.display_name) for pk, w in self.workers.items()]
+        by_community: dict[str, list] = {}
+        for pk, w in self.workers.items():
+            by_community.setdefault(w.community.name, []).append((pk, w.display_name))
+        if len(by_community) > 1:  # subdistrict staff: each community's workers under its name
+            self.fields["worker"].choices = first + list(by_community.items())
+        else:
+            self.fields["worker"].choices = first + [c for choices in by_community.values() for c in choices]
         self.me = me
 
     def selected_worker(self):

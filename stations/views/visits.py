@@ -107,7 +107,7 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def visit_list(request: HttpRequest) -> HttpResponse:
     """The visit log (民情日志): a worker sees their own by default and can switch to everybody's."""
     me = worker_of(request.user)
-    workers = workers_visible_to(request.user).order_by("display_name")
+    workers = workers_visible_to(request.user).order_by("community__name", "display_name")
     form = VisitFilterForm(request.GET or None, workers=workers, me=me)
     household_id = form.household_id()
     household = households_visible_to(request.user).filter(pk=household_id).first() if household_id else None

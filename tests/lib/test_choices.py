@@ -5,6 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from stations.models import SocialWorker
 from stations.services.categories import categories_seed
 from tests import factories
 
@@ -63,3 +64,14 @@ def test_household_form_groups_buildings_of_several_communities(two_communities,
 
     form = HouseholdForm(buildings=Building.objects.select_related("community"))
     assert sorted(groups(str(form["building"]))) == ["团结湖社区", "安华里社区"]
+
+
+def test_subdistrict_visit_log_groups_workers(as_user, subdistrict_a, worker_a, two_communities):
+    client = as_user(subdistrict_a)
+    page = client.get(reverse("stations:visit_list")).content.decode()
+    assert sorted(groups(select(page, "worker"))) == ["团结湖社区", "安华里社区"]
+    sibling_worker = SocialWorker.objects.get(community=two_communities)
+    chosen = client.get(reverse("stations:visit_list"), {"worker": sibling_worker.pk}).content.decode()
+    assert f'<option value="{sibling_worker.pk}" selected>' in select(chosen, "worker")
+    worker_page = as_user(worker_a.user).get(reverse("stations:visit_list")).content.decode()
+    assert groups(select(worker_page, "worker")) == []

@@ -407,6 +407,22 @@ def test_the_two_step_list_is_visits_overdue_row_for_row(
                 worker=worker_a,
                 visited_at=timezone.now() - dt.timedelta(days=9 + 10 * n),
             )
+    # Several tags: the smallest cadence counts; a tag without a cadence and a resident without a home
+    # put nobody on the list.
+    no_cadence = factories.CareTagFactory(code="party", name="党员", visit_cadence_days=None)
+    both = factories.ResidentFactory(household=factories.HouseholdFactory(building=elsewhere, room="901"))
+    both.care_tags.add(weekly_tag, monthly, no_cadence)
+    Visit.objects.create(
+        community=community_a,
+        household=both.household,
+        building=elsewhere,
+        worker=worker_a,
+        visited_at=timezone.now() - dt.timedelta(days=10),  # lapsed for the weekly tag, not the monthly
+    )
+    factories.ResidentFactory(
+        household=factories.HouseholdFactory(building=elsewhere, room="902")
+    ).care_tags.add(no_cadence)
+    factories.ResidentFactory(household=None, name="无住址").care_tags.add(weekly_tag)
     now = timezone.now()
     for user, kwargs in (
         (worker_a.user, {"worker": worker_a}),
@@ -416,9 +432,13 @@ def test_the_two_step_list_is_visits_overdue_row_for_row(
         expected = list(visits_overdue(user, now=now, **kwargs))
         rows = list(visits_overdue_list(user, now=now, **kwargs))
         assert rows == expected and len(rows) >= 1
-        assert [(r.cadence, r.last_visit, r.due_at) for r in rows] == [
-            (r.cadence, r.last_visit, r.due_at) for r in expected
+        if "mine_only" not in kwargs:  # 8号楼 is not worker_a's
+            assert both in rows and rows[rows.index(both)].cadence == 7
+        assert [(r.cadence, r.last_visit, r.due_at, getattr(r, "mine", None)) for r in rows] == [
+            (r.cadence, r.last_visit, r.due_at, getattr(r, "mine", None)) for r in expected
         ]
+        paged = visits_overdue_list(user, now=now, **kwargs)
+        assert paged[2:4] == expected[2:4] and paged[-1] == expected[-1] and len(paged) == len(expected)
 
 
 def test_proactive_list_is_scoped_and_needs_permission(
