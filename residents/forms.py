@@ -1,5 +1,7 @@
 """Forms of the registry: they validate and normalise with the services' rules and never save."""
 
+import uuid
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout, Submit
 from django import forms
@@ -79,6 +81,8 @@ class VersionedForm(forms.Form):
 
 
 class ResidentForm(VersionedForm):
+    # New residents only: a second submit of the same form finds the resident the first one saved.
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
     name = forms.CharField(label=_("Name"), max_length=200)
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, initial=Gender.UNKNOWN)
     birth_date = forms.DateField(
@@ -146,6 +150,10 @@ class ResidentForm(VersionedForm):
     ):
         super().__init__(*args, **kwargs)
         self.editing = editing
+        if editing is None:
+            self.fields["submission_key"].initial = uuid.uuid4
+        else:
+            del self.fields["submission_key"]
         if households is not None:
             self.fields["household"].households = households
         if home_check_url:  # with htmx, the home found is named under the field as it is typed
@@ -168,6 +176,7 @@ class ResidentForm(VersionedForm):
         self.helper = FormHelper()
         self.helper.layout = Layout(
             "version",
+            *(["submission_key"] if editing is None else []),
             "name",
             Div(Div("gender", css_class="col-6"), Div("birth_date", css_class="col-6"), css_class="row"),
             Field("phone"),
@@ -335,6 +344,7 @@ class ExportForm(forms.Form):
         if not can_unmask:
             del self.fields["unmasked"]
         self.helper = FormHelper()
+        self.helper.attrs = {"data-repeatable": ""}  # the answer is a download: the page stays (forms.js)
         self.helper.add_input(Submit("export", _("Download"), css_class="w-100"))
 
 

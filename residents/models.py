@@ -263,9 +263,13 @@ class Resident(models.Model):
     )
     # Erasure anonymises the personal fields and keeps the row, so request statistics stay whole.
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
+    # The new-resident form's key: a second submit of the same form (a double tap) finds this row.
+    submission_key = models.UUIDField(_("submission key"), unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at", "name_pinyin", "name_initials"])
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "name_pinyin", "name_initials", "submission_key"]
+    )
 
     class Meta:
         ordering = ["name_pinyin", "pk"]

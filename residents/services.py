@@ -2,6 +2,7 @@
 runs in one transaction and leaves nothing half-saved."""
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -237,7 +238,12 @@ def resident_create(
     legal_basis: str = LegalBasis.STATUTORY,
     consent_date: dt.date | None = None,
     guardian_name: str = "",
+    submission_key: uuid.UUID | None = None,
 ) -> Resident:
+    """Register a resident. With the form's submission_key, a second submit of the same form (a double
+    tap, a resend after a timeout) returns the resident the first one created instead of a twin."""
+    if submission_key is not None and (earlier := _submitted(community, submission_key)) is not None:
+        return earlier
     clean = _normalise_all(
         person={
             "name": name,
@@ -258,12 +264,26 @@ def resident_create(
         name_pinyin=name_pinyin,
         name_initials=name_initials,
         notes=clean_text(notes),
+        submission_key=submission_key,
         **clean,
     )
-    _save_resident(resident)
+    try:
+        _save_resident(resident)
+    except (IntegrityError, ValidationError):  # the same form submitted twice at once: the other saved it
+        # (with an ID number, the twin's unique ID number may be what refused this one)
+        if submission_key is not None and (earlier := _submitted(community, submission_key)) is not None:
+            return earlier
+        raise
     if care_tags:
         resident.care_tags.set(care_tags)
     return resident
+
+
+def _submitted(community: Community, submission_key: uuid.UUID) -> Resident | None:
+    earlier = Resident.objects.filter(submission_key=submission_key).first()
+    if earlier is not None and earlier.community_id != community.pk:
+        raise ValidationError(_("This form was already used. Open it again."))
+    return earlier
 
 
 @transaction.atomic

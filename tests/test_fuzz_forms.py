@@ -352,6 +352,7 @@ FORM_CASES = [
         ResidentForm,
         {
             "version": VERSION,
+            "submission_key": Field(st.one_of(st.just(""), uuid_value().valid), uuid_value().junk),
             "name": NAME,
             "gender": choice_value(Gender.values),
             "birth_date": Field(st.one_of(date_value().valid, st.just("")), date_value().junk),

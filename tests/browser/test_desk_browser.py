@@ -365,6 +365,38 @@ def test_errand_on_a_phone_finds_the_resident_then_sets_up_the_errand(page, live
     assert (errand.resident, errand.title) == (desk["zhang"], "每两周代开降压药")
 
 
+def test_a_double_tap_on_save_sends_the_form_once(page, live_server, desk, login, monkeypatch):
+    """static/js/forms.js: the second tap of a slow submit finds the button disabled. The errand form has
+    no submission key of its own, so without it a double tap set up two errands."""
+    import time
+
+    from stations.models import RecurringErrand
+    from stations.services import visits as services
+
+    real = services.errand_create
+
+    def slow(**kwargs):  # a stairwell's connection: the answer takes a while
+        time.sleep(0.8)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "errand_create", slow)
+    page.set_viewport_size(PHONE)
+    login(page, "zhangyan_sg")
+    page.goto(f"{live_server.url}/errands/new/?resident={desk['zhang'].pk}")
+    page.locator("select[name=category]").select_option(label="代开药")
+    page.locator("input[name=title]").fill("每周代买菜")
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    save = page.get_by_role("button", name=zh("Set up errand"))
+    # The second tap, 150 ms after the first, while the first is still on its way (Playwright itself
+    # would wait for the first navigation to end before its next click).
+    save.evaluate("button => setTimeout(() => button.click(), 150)")
+    save.click(no_wait_after=True)
+    expect(page).to_have_url(re.compile(r"/errands/$"))
+    assert len(posts) == 1
+    assert RecurringErrand.objects.filter(title="每周代买菜").count() == 1
+
+
 def test_visit_on_a_phone_finds_the_home_then_records_the_visit(page, live_server, desk, login):
     from stations.models import Visit
 
