@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypinyin import lazy_pinyin
 
+from community.lib.submissions import earlier_submission
 from community.lib.validators import (
     birth_date_from_id,
     clean_text,
@@ -242,7 +243,7 @@ def resident_create(
 ) -> Resident:
     """Register a resident. With the form's submission_key, a second submit of the same form (a double
     tap, a resend after a timeout) returns the resident the first one created instead of a twin."""
-    if submission_key is not None and (earlier := _submitted(community, submission_key)) is not None:
+    if (earlier := earlier_submission(Resident, submission_key, community.pk)) is not None:
         return earlier
     clean = _normalise_all(
         person={
@@ -271,19 +272,12 @@ def resident_create(
         _save_resident(resident)
     except (IntegrityError, ValidationError):  # the same form submitted twice at once: the other saved it
         # (with an ID number, the twin's unique ID number may be what refused this one)
-        if submission_key is not None and (earlier := _submitted(community, submission_key)) is not None:
+        if (earlier := earlier_submission(Resident, submission_key, community.pk)) is not None:
             return earlier
         raise
     if care_tags:
         resident.care_tags.set(care_tags)
     return resident
-
-
-def _submitted(community: Community, submission_key: uuid.UUID) -> Resident | None:
-    earlier = Resident.objects.filter(submission_key=submission_key).first()
-    if earlier is not None and earlier.community_id != community.pk:
-        raise ValidationError(_("This form was already used. Open it again."))
-    return earlier
 
 
 @transaction.atomic

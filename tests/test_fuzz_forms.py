@@ -664,6 +664,7 @@ FORM_CASES = [
     FormCase(
         ErrandForm,
         {
+            "submission_key": Field(st.one_of(st.just(""), uuid_value().valid), uuid_value().junk),
             "resident": pk_value("resident"),
             "category": pk_value("category"),
             "title": text_value(120, "代开降压药"),

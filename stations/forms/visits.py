@@ -249,6 +249,8 @@ class ResidentChoiceField(forms.ModelChoiceField):
 
 
 class ErrandForm(forms.Form):
+    # A second submit of the same form (a double tap) finds the errand the first one set up.
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
     # Chosen before the form is shown (the view's first step, or the resident page's link): a hidden id,
     # validated against the community's residents.
     resident = ResidentChoiceField(
@@ -287,6 +289,7 @@ class ErrandForm(forms.Form):
     def __init__(self, *args, residents=None, categories=(), workers=None, fixed_resident=None, **kwargs):
         kwargs.setdefault("initial", {})
         kwargs["initial"].setdefault("first_due_on", timezone.localdate())
+        kwargs["initial"].setdefault("submission_key", uuid.uuid4())
         if fixed_resident is not None:
             kwargs["initial"]["resident"] = fixed_resident.pk
         super().__init__(*args, **kwargs)
@@ -297,6 +300,7 @@ class ErrandForm(forms.Form):
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
+            "submission_key",
             "resident",
             "category",
             "title",

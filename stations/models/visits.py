@@ -85,6 +85,8 @@ class RecurringErrand(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("set up by")
     )
     created_at = models.DateTimeField(_("set up"), auto_now_add=True)
+    # The form's key: a second submit of the same form (a double tap) finds this errand.
+    submission_key = models.UUIDField(_("submission key"), unique=True, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["next_due_on", "pk"]

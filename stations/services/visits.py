@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community.lib.submissions import earlier_submission
 from community.lib.validators import clean_text
 from residents.models import Household, Resident
 from stations.choices import Channel
@@ -86,7 +87,12 @@ def errand_create(
     first_due_on: dt.date,
     description: str = "",
     assignee: SocialWorker | None = None,
+    submission_key: uuid.UUID | None = None,
 ) -> RecurringErrand:
+    """Set up a recurring errand. With the form's submission_key, a second submit of the same form
+    returns the errand the first one set up."""
+    if (earlier := earlier_submission(RecurringErrand, submission_key, resident.community_id)) is not None:
+        return earlier
     errors = {}
     title = clean_text(title, max_length=120)
     if not title:
@@ -99,7 +105,7 @@ def errand_create(
         errors["assignee"] = _("Choose a worker of this community.")
     if errors:
         raise ValidationError(errors)
-    return RecurringErrand.objects.create(
+    errand = RecurringErrand(
         community_id=resident.community_id,
         resident=resident,
         category=category,
@@ -109,7 +115,18 @@ def errand_create(
         next_due_on=first_due_on,
         assignee=assignee,
         created_by=actor,
+        submission_key=submission_key,
     )
+    try:
+        with transaction.atomic():
+            errand.save()
+    except IntegrityError:  # the same form submitted twice at once: the other request saved it
+        if (
+            earlier := earlier_submission(RecurringErrand, submission_key, resident.community_id)
+        ) is not None:
+            return earlier
+        raise
+    return errand
 
 
 def errand_submission_key(errand: RecurringErrand, due_on: dt.date) -> uuid.UUID:

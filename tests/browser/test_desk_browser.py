@@ -366,8 +366,8 @@ def test_errand_on_a_phone_finds_the_resident_then_sets_up_the_errand(page, live
 
 
 def test_a_double_tap_on_save_sends_the_form_once(page, live_server, desk, login, monkeypatch):
-    """static/js/forms.js: the second tap of a slow submit finds the button disabled. The errand form has
-    no submission key of its own, so without it a double tap set up two errands."""
+    """static/js/forms.js: the second tap of a slow submit finds the button disabled, so the browser sends
+    the form once (without forms.js: two POSTs; the errand's submission key then keeps it to one errand)."""
     import time
 
     from stations.models import RecurringErrand

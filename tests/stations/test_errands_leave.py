@@ -1,9 +1,11 @@
 """Recurring errands (代开药 every N days), routing and hand-over around leave, and notifications."""
 
 import datetime as dt
+import uuid
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -85,6 +87,41 @@ def test_errand_create_with_resident_preselected(as_user, worker_a, resident_a, 
     )
     listing = client.get(ERRAND_LIST)
     assert list(listing.context["page"]) == [errand] and "代开降压药" in listing.content.decode()
+
+
+def test_errand_form_submitted_twice_sets_up_one(as_user, worker_a, resident_a, medicine):
+    client = as_user(worker_a.user)
+    page = client.get(f"{ERRAND_CREATE}?resident={resident_a.pk}")
+    key = page.context["form"]["submission_key"].value()
+    data = {
+        "submission_key": str(key),
+        "resident": resident_a.pk,
+        "category": medicine.pk,
+        "title": "代开降压药",
+        "every_days": "14",
+        "first_due_on": today().isoformat(),
+    }
+    assert client.post(ERRAND_CREATE, data).status_code == 302
+    assert client.post(ERRAND_CREATE, data).status_code == 302
+    assert RecurringErrand.objects.count() == 1
+    assert client.post(ERRAND_CREATE, {**data, "submission_key": str(uuid.uuid4())}).status_code == 302
+    assert RecurringErrand.objects.count() == 2  # another form is another errand
+
+
+def test_errand_key_of_another_community_is_refused(worker_a, worker_b, resident_a, resident_b, medicine):
+    categories_seed(community=resident_b.community)
+    key = uuid.uuid4()
+    other = Category.objects.get(community=resident_b.community, name="代开药")
+    errand_create(
+        actor=worker_b.user, resident=resident_b, category=other, title="t", every_days=7,
+        first_due_on=today(), submission_key=key,
+    )  # fmt: skip
+    with pytest.raises(ValidationError):
+        errand_create(
+            actor=worker_a.user, resident=resident_a, category=medicine, title="t", every_days=7,
+            first_due_on=today(), submission_key=key,
+        )  # fmt: skip
+    assert RecurringErrand.objects.count() == 1
 
 
 def test_errand_create_finds_the_resident_first_without_listing_everyone(
@@ -399,3 +436,21 @@ def test_notifications_list_and_mark_read(
     assert notification.read_at is not None
     assert list(client.get(NOTIFICATIONS).context["page"]) == [notification]  # recently read stay listed
     assert client.put(NOTIFICATIONS).status_code == 405
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_errand_form_submitted_twice_at_once_sets_up_one(worker_a, resident_a, medicine):
+    from tests.concurrency import _errors, _ok, run_together
+
+    key = uuid.uuid4()
+    results = run_together(
+        2,
+        lambda i: errand_create(
+            actor=worker_a.user, resident=resident_a, category=medicine, title="代开降压药", every_days=14,
+            first_due_on=today(), submission_key=key,
+        ).pk,
+    )  # fmt: skip
+    assert _errors(results) == []
+    assert len(set(_ok(results))) == 1
+    assert RecurringErrand.objects.count() == 1
