@@ -215,6 +215,13 @@ def homes_at(households: QuerySet[Household], text: str, *, limit: int = 5) -> l
     return written or homes
 
 
+def member_names(household: Household, *, limit: int = 6) -> list[str]:
+    """Who lives in a home (as the household file orders them), for a line under a form field; erased
+    residents are left out."""
+    members = household.members.filter(erased_at__isnull=True).order_by("relation", "pk")
+    return list(members.values_list("name", flat=True)[:limit])
+
+
 def directory(
     user, *, text: str = "", building_id: int | None = None, tag_id: int | None = None
 ) -> QuerySet[Resident]:

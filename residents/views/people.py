@@ -112,12 +112,7 @@ def home_check(request: HttpRequest, pk: int) -> HttpResponse:
     homes = selectors.homes_at(households, text)
     context = {"text": nfkc(text), "homes": homes, "community": community}
     if len(homes) == 1:
-        context["members"] = list(
-            homes[0]
-            .members.filter(erased_at__isnull=True)
-            .order_by("relation", "pk")
-            .values_list("name", flat=True)[:6]
-        )
+        context["members"] = selectors.member_names(homes[0])
     return render(request, "residents/_home_check.html", context)
 
 

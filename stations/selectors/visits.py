@@ -140,7 +140,7 @@ def visits_overdue_list(
     The first step joins the residents to their care tags that have a cadence and takes the smallest as
     MIN(): visits_overdue's per-resident subqueries ran the cadence subquery for every resident of the
     user's communities, again for each cadence in the OR, and again to sort and to count. Subdistrict
-    staff (ten communities, 40,000 residents, ~4,000 overdue): ids, count and page ~250 ms → ~100 ms."""
+    staff (ten communities, 40,000 residents, ~4,000 overdue): 401 → 184 ms (medians of one run)."""
     now = now or timezone.now()
     steps = cadences()
     if not steps:
