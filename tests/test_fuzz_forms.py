@@ -539,7 +539,15 @@ FORM_CASES = [
         },
         columns={"comment": TEXT},
     ),
-    FormCase(NoteForm, {"body": text_value(TEXT), "is_public": bool_value()}, columns={"body": TEXT}),
+    FormCase(
+        NoteForm,
+        {
+            "body": text_value(TEXT),
+            "is_public": bool_value(),
+            "submission_key": Field(st.one_of(st.just(""), uuid_value().valid), uuid_value().junk),
+        },
+        columns={"body": TEXT},
+    ),
     FormCase(PhotoForm, {}, files={"photo": file_field()}),
     # --- spaces and courses ----------------------------------------------------------------------
     FormCase(

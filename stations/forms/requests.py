@@ -1,6 +1,8 @@
 """Forms of the staff request pages: intake and the action forms of the detail page.
 They validate and normalise; the services decide and save."""
 
+import uuid
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -215,6 +217,8 @@ class NoteForm(forms.Form):
         error_messages={"required": _("Write the note.")},
     )
     is_public = forms.BooleanField(label=_("Show to the requester"), required=False)
+    # A second submit of the same form (a double tap) adds no second note.
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False, initial=uuid.uuid4)
 
 
 class PhotoForm(forms.Form):

@@ -375,6 +375,8 @@ class RequestNote(models.Model):
     is_public = models.BooleanField(_("shown to the requester"), default=False)
     created_at = models.DateTimeField(_("written"), auto_now_add=True)
     updated_at = models.DateTimeField(_("edited"), auto_now=True)
+    # The note form's key: a second submit of the same form (a double tap) adds nothing.
+    submission_key = models.UUIDField(_("submission key"), unique=True, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community.lib.images import clean_photo
+from community.lib.submissions import earlier_submission
 from community.lib.validators import clean_text, normalize_name, normalize_phone
 from community.lib.workdays import working_deadline
 from residents.models import Building, Community, Enterprise, Household, Resident
@@ -506,13 +507,28 @@ def service_request_rate(
 
 
 @transaction.atomic
-def note_add(*, service_request: ServiceRequest, actor, body: str, is_public: bool = False) -> RequestNote:
+def note_add(
+    *,
+    service_request: ServiceRequest,
+    actor,
+    body: str,
+    is_public: bool = False,
+    submission_key: uuid.UUID | None = None,
+) -> RequestNote:
+    """Add a note. With the form's submission_key, a second submit of the same form returns the first
+    note: under the request's row lock, so two submits at once are one after the other."""
     locked = _lock(service_request, None)
     _require(actor, locked, Action.NOTE)
+    if (
+        earlier := earlier_submission(RequestNote, submission_key, locked.community_id, via="request")
+    ) is not None:
+        return earlier
     body = clean_text(body, max_length=TEXT_MAX)
     if not body:
         raise ValidationError({"body": _("Write the note.")})
-    return RequestNote.objects.create(request=locked, author=actor, body=body, is_public=is_public)
+    return RequestNote.objects.create(
+        request=locked, author=actor, body=body, is_public=is_public, submission_key=submission_key
+    )
 
 
 @transaction.atomic

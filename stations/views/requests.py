@@ -430,7 +430,11 @@ def note_create(request: HttpRequest, pk: int) -> HttpResponse:
         service_request,
         NoteForm(request.POST),
         lambda d: services.note_add(
-            service_request=service_request, actor=request.user, body=d["body"], is_public=d["is_public"]
+            service_request=service_request,
+            actor=request.user,
+            body=d["body"],
+            is_public=d["is_public"],
+            submission_key=d["submission_key"],
         ),
         _("Note added."),
     )

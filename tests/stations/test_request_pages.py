@@ -2,11 +2,13 @@
 
 import datetime as dt
 import io
+import re
 import uuid
 
 import pytest
 from django.contrib import messages
 from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -741,6 +743,31 @@ def test_note_create_and_update(as_user, worker_a, head_a, sr):
     assert as_user(head_a).post(url, {"body": "改"}).status_code == 403
     note.refresh_from_db()
     assert note.body == "已上门两次"
+
+
+def test_note_form_submitted_twice_adds_one_note(as_user, worker_a, sr):
+    client = as_user(worker_a.user)
+    page = client.get(reverse("stations:request_detail", args=[sr.pk])).content.decode()
+    key = re.search(r'name="submission_key" value="([0-9a-f-]+)"', page.split("note_create")[-1]).group(1)
+    data = {"body": "已上门", "submission_key": key}
+    for _ in range(2):
+        assert client.post(reverse("stations:note_create", args=[sr.pk]), data).status_code == 302
+    assert RequestNote.objects.filter(request=sr).count() == 1
+    client.post(reverse("stations:note_create", args=[sr.pk]), {**data, "submission_key": str(uuid.uuid4())})
+    assert RequestNote.objects.filter(request=sr).count() == 2  # another form is another note
+
+
+def test_note_key_of_another_community_is_refused(worker_a, worker_b, sr, community_b):
+    categories_seed(community=community_b)
+    category = Category.objects.get(community=community_b, name="代开药")
+    theirs = make_request(
+        worker_b.user, community_b, category, contact_name="李", contact_phone="13900001111"
+    )
+    key = uuid.uuid4()
+    note_add(service_request=theirs, actor=worker_b.user, body="x", submission_key=key)
+    with pytest.raises(ValidationError):
+        note_add(service_request=sr, actor=worker_a.user, body="y", submission_key=key)
+    assert not RequestNote.objects.filter(request=sr).exists()
 
 
 def test_note_update_through_another_request_is_404(
