@@ -132,6 +132,7 @@ from tests.fuzz.strategies import (
     integer_value,
     long_text,
     messy_text,
+    optional_uuid_value,
     phones,
     pk_list,
     pk_value,
@@ -352,7 +353,7 @@ FORM_CASES = [
         ResidentForm,
         {
             "version": VERSION,
-            "submission_key": Field(st.one_of(st.just(""), uuid_value().valid), uuid_value().junk),
+            "submission_key": optional_uuid_value(),
             "name": NAME,
             "gender": choice_value(Gender.values),
             "birth_date": Field(st.one_of(date_value().valid, st.just("")), date_value().junk),
@@ -544,7 +545,7 @@ FORM_CASES = [
         {
             "body": text_value(TEXT),
             "is_public": bool_value(),
-            "submission_key": Field(st.one_of(st.just(""), uuid_value().valid), uuid_value().junk),
+            "submission_key": optional_uuid_value(),
         },
         columns={"body": TEXT},
     ),
@@ -672,7 +673,7 @@ FORM_CASES = [
     FormCase(
         ErrandForm,
         {
-            "submission_key": Field(st.one_of(st.just(""), uuid_value().valid), uuid_value().junk),
+            "submission_key": optional_uuid_value(),
             "resident": pk_value("resident"),
             "category": pk_value("category"),
             "title": text_value(120, "代开降压药"),

@@ -9,13 +9,24 @@ with its name; with one, the list stays flat. The queryset must have the communi
 from django import forms
 
 
+def by_community(choices: list[tuple[str, object, str]]) -> list:
+    """(community name, value, label) rows as choices: one <optgroup> per community when there are
+    several, a flat list when there is one."""
+    groups: dict[str, list] = {}
+    for community, value, label in choices:
+        groups.setdefault(community, []).append((value, label))
+    if len(groups) > 1:
+        return list(groups.items())
+    return [choice for group in groups.values() for choice in group]
+
+
 def grouped_by_community(iterator_class: type[forms.models.ModelChoiceIterator]) -> type:
     """A subclass of a ModelChoiceIterator (Django's, or django-filter's with its "null" choice) whose
     model choices are grouped under their community's name when they come from more than one."""
 
     class ByCommunity(iterator_class):
         def __iter__(self):
-            groups = {}
+            rows = []
             for value, label in super().__iter__():
                 instance = getattr(value, "instance", None)
                 if instance is None:
@@ -23,12 +34,8 @@ def grouped_by_community(iterator_class: type[forms.models.ModelChoiceIterator])
                     # that only asks for the first choice (is it empty?) must not run the query.
                     yield value, label
                 else:
-                    groups.setdefault(instance.community.name, []).append((value, label))
-            if len(groups) > 1:
-                yield from groups.items()
-            else:
-                for choices in groups.values():
-                    yield from choices
+                    rows.append((instance.community.name, value, label))
+            yield from by_community(rows)
 
     ByCommunity.__name__ = f"{iterator_class.__name__}ByCommunity"
     return ByCommunity

@@ -11,6 +11,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from community.lib.choices import by_community
 from community.lib.validators import CleanTextField, validate_plausible_date
 from stations.choices import Urgency
 from stations.models import Category
@@ -192,13 +193,9 @@ class VisitFilterForm(forms.Form):
             if me
             else [(self.MINE, _("All workers"))]
         )
-        by_community: dict[str, list] = {}
-        for pk, w in self.workers.items():
-            by_community.setdefault(w.community.name, []).append((pk, w.display_name))
-        if len(by_community) > 1:  # subdistrict staff: each community's workers under its name
-            self.fields["worker"].choices = first + list(by_community.items())
-        else:
-            self.fields["worker"].choices = first + [c for choices in by_community.values() for c in choices]
+        # Subdistrict staff: each community's workers under its name.
+        rows = [(w.community.name, pk, w.display_name) for pk, w in self.workers.items()]
+        self.fields["worker"].choices = first + by_community(rows)
         self.me = me
 
     def selected_worker(self):

@@ -206,6 +206,11 @@ def uuid_value() -> "Field":
     )
 
 
+def optional_uuid_value() -> "Field":
+    """A form's optional submission key: valid, a UUID or nothing (an old page without one)."""
+    return Field(st.one_of(st.just(""), uuid_value().valid), uuid_value().junk)
+
+
 def bool_value() -> "Field":
     return Field(
         st.sampled_from(["on", "", "true", "false"]), st.sampled_from(["1", "0", "yes", "\x00", "ｏｎ", "²"])
