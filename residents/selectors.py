@@ -58,6 +58,12 @@ def community_scope(user) -> QuerySet[Community] | list[int]:
     return [pk] if kind == "community" else communities_visible_to(user)
 
 
+def spans_communities(user) -> bool:
+    """Whether the user's scope may hold several communities (subdistrict staff, superusers): their lists
+    then name each row's community, which a member of one community needs not be told. No query."""
+    return _visible(user)[0] in ("subdistrict", "all")
+
+
 def get_community_for(user, pk: int) -> Community:
     community = communities_visible_to(user).select_related("subdistrict").filter(pk=pk).first()
     if community is None:
@@ -247,14 +253,16 @@ def directory_rows(
     user, *, text: str = "", building_id: int | None = None, tag_id: int | None = None
 ) -> QuerySet[Resident]:
     """The directory as its page lists it: only the columns a row shows, with household and building
-    joined (not the community and employer a resident's page needs). Care tags: `care_tags_by_resident`."""
-    return (
-        directory(user, text=text, building_id=building_id, tag_id=tag_id)
-        .select_related(None)
-        .select_related("household__building")
-        .prefetch_related(None)
-        .only(*DIRECTORY_ROW_FIELDS)
-    )
+    joined (not the employer a resident's page needs; the community only for a user who sees several).
+    Care tags: `care_tags_by_resident`."""
+    rows = directory(user, text=text, building_id=building_id, tag_id=tag_id).prefetch_related(None)
+    if spans_communities(user):
+        return (
+            rows.select_related(None)
+            .select_related("household__building", "community")
+            .only(*DIRECTORY_ROW_FIELDS, "community__name")
+        )
+    return rows.select_related(None).select_related("household__building").only(*DIRECTORY_ROW_FIELDS)
 
 
 def care_tags_by_resident(resident_ids: list[int]) -> dict[int, list[CareTag]]:

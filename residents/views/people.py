@@ -41,19 +41,21 @@ def resident_list(request: HttpRequest) -> HttpResponse:
     )
     page = paginate(request, residents)
     tags_of = selectors.care_tags_by_resident([resident.pk for resident in page])
+    show_community = selectors.spans_communities(request.user)
     context = {
         "form": form,
         "page": page,
-        "rows": [_directory_row(resident, tags_of[resident.pk]) for resident in page],
+        "rows": [_directory_row(resident, tags_of[resident.pk], show_community) for resident in page],
         "query": querystring_without_page(request),
     }
     template = "residents/resident_list.html#results" if request.htmx else "residents/resident_list.html"
     return render(request, template, context)
 
 
-def _directory_row(resident: Resident, care_tags: list[CareTag]) -> dict:
+def _directory_row(resident: Resident, care_tags: list[CareTag], show_community: bool) -> dict:
     """What a row of the directory shows, as a dict: the template engine reads a dict's keys at once,
-    and a model's attributes only after a failed key lookup, for each of the page's 25 rows."""
+    and a model's attributes only after a failed key lookup, for each of the page's 25 rows. The
+    community only for a user who sees several (selectors.directory_rows joins it for them)."""
     household = resident.household
     address = None
     if household:
@@ -64,6 +66,7 @@ def _directory_row(resident: Resident, care_tags: list[CareTag]) -> dict:
         "name": resident.name,
         "care_tags": care_tags,
         "address": address,
+        "community": resident.community.name if show_community else None,
         "masked_phone": resident.masked_phone,  # never the number itself
     }
 

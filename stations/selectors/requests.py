@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from community.lib.validators import nfkc
 from residents.models import Building, Community, Enterprise, Membership, Resident
-from residents.selectors import community_scope, resident_search
+from residents.selectors import community_scope, resident_search, spans_communities
 from stations.choices import OPEN_STATES, ExtensionStatus
 from stations.models import (
     Category,
@@ -50,6 +50,12 @@ def requests_visible_to(user) -> QuerySet[ServiceRequest]:
     if not user.has_perm("stations.view_servicerequest"):
         return ServiceRequest.objects.none()
     return ServiceRequest.objects.filter(community__in=community_scope(user)).select_related(*LIST_RELATED)
+
+
+def request_rows_for(user, requests: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:
+    """A list's requests with what its rows show to this user: the community too when the user sees
+    several (one more join, only for them)."""
+    return requests.select_related("community") if spans_communities(user) else requests
 
 
 def get_request_for(user, pk: int, *, detail: bool = False) -> ServiceRequest:

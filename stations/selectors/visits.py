@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from community.lib.db import count_subquery
 from residents.models import CareTag, Household, Resident
-from residents.selectors import communities_visible_to, residents_visible_to
+from residents.selectors import communities_visible_to, residents_visible_to, spans_communities
 from stations.choices import PROACTIVE_CHANNELS
 from stations.models import RecurringErrand, ServiceRequest, SocialWorker, Visit
 from stations.selectors.requests import LOOKUP_LIMIT, requests_visible_to, resident_matches
@@ -57,8 +57,11 @@ def get_visit_for(user, pk: int) -> Visit:
 def visit_log(
     user, *, worker: SocialWorker | None = None, household_id: int | None = None
 ) -> QuerySet[Visit]:
-    """The visit log (民情日志), newest first, with how many requests each visit raised."""
+    """The visit log (民情日志), newest first, with how many requests each visit raised (and the community,
+    for a user who sees several)."""
     visits = visits_visible_to(user)
+    if spans_communities(user):
+        visits = visits.select_related("community")
     if worker is not None:
         visits = visits.filter(worker=worker)
     if household_id:

@@ -5,8 +5,8 @@ variables, three translations, a date filter and a reverse() each) cost about 1 
 rows ~25 ms at district scale. Here a row is one format_html() call: every value is escaped by it,
 the translations are looked up once per page and the detail URL is reversed once.
 
-The rows need the list's select_related (category, building, assignee) and the `is_overdue`
-annotation (stations.selectors.requests.with_overdue)."""
+The rows need the list's select_related (category, building, assignee; and community for a user who
+sees several) and the `is_overdue` annotation (stations.selectors.requests.with_overdue)."""
 
 from collections.abc import Iterable
 
@@ -28,7 +28,7 @@ ROW = (
     '<a class="list-group-item list-group-item-action" href="{url}">\n'
     '  <div class="d-flex justify-content-between align-items-start gap-2">\n'
     "    <div>\n"
-    '      <div class="small text-body-secondary"><span class="masked">{reference}</span> · {category}'
+    '      <div class="small text-body-secondary"><span class="masked">{reference}</span>{community} · {category}'
     "{building}{urgency}</div>\n"
     '      <div class="fw-semibold">{title}</div>\n'
     "    </div>\n"
@@ -50,7 +50,9 @@ def _detail_url_maker():
 
 
 @register.simple_tag
-def request_rows(requests: Iterable[ServiceRequest]) -> SafeString:
+def request_rows(requests: Iterable[ServiceRequest], show_community: bool = False) -> SafeString:
+    """The rows; with show_community (a user who sees several communities) each names its community,
+    which the rows must then have joined (select_related("community"))."""
     url_for = _detail_url_maker()
     due, overdue, unassigned = gettext("Due"), gettext("overdue"), gettext("unassigned")
     overdue_suffix = format_html(" · {}", overdue)
@@ -61,6 +63,7 @@ def request_rows(requests: Iterable[ServiceRequest]) -> SafeString:
                 ROW,
                 url=url_for(r.pk),
                 reference=r.reference,
+                community=format_html(" · {}", r.community.name) if show_community else "",
                 category=r.category.name,
                 building=format_html(" · {}", r.building.number) if r.building_id else "",
                 urgency=format_html(

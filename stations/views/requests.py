@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from community.lib.http import add_service_errors, id_param, is_stale, paginate, querystring_without_page
 from community.lib.validators import nfkc
 from residents.models import Enterprise, Resident
-from residents.selectors import buildings_visible_to
+from residents.selectors import buildings_visible_to, spans_communities
 from stations.choices import Action, Channel, RatingSource, Status
 from stations.filters import ServiceRequestFilter
 from stations.forms.requests import (
@@ -187,6 +187,7 @@ def my_queue(request: HttpRequest) -> HttpResponse:
         view = "mine"
     now = timezone.now()
     queryset = selectors.with_overdue(selectors.my_queue(request.user, worker, view=view, now=now), now)
+    queryset = selectors.request_rows_for(request.user, queryset)
     counts = selectors.queue_counts(request.user, worker, now=now)
     context = {
         "view": view,
@@ -202,6 +203,7 @@ def my_queue(request: HttpRequest) -> HttpResponse:
         ],
         "page": paginate(request, queryset, count=counts[view]),  # the tab's count: no second COUNT
         "query": querystring_without_page(request),
+        "show_community": spans_communities(request.user),
     }
     return render(request, "stations/request_queue.html", context)
 
@@ -209,7 +211,9 @@ def my_queue(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def request_list(request: HttpRequest) -> HttpResponse:
-    queryset = selectors.with_overdue(selectors.requests_visible_to(request.user))
+    queryset = selectors.request_rows_for(
+        request.user, selectors.with_overdue(selectors.requests_visible_to(request.user))
+    )
     filterset = ServiceRequestFilter(request.GET or None, queryset=queryset, user=request.user)
     context = {
         "filter": filterset,
@@ -217,6 +221,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
         "page": paginate(request, filterset.qs, per_page=LIST_PAGE_SIZE),
         "query": querystring_without_page(request),
         "filtered": any(k != "page" for k in request.GET),
+        "show_community": spans_communities(request.user),
     }
     return render(request, "stations/request_list.html", context)
 

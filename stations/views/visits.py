@@ -18,6 +18,7 @@ from residents.selectors import (
     home_community_for,
     households_visible_to,
     residents_visible_to,
+    spans_communities,
 )
 from stations.choices import Channel
 from stations.forms.visits import (
@@ -118,6 +119,7 @@ def visit_list(request: HttpRequest) -> HttpResponse:
         "page": paginate(request, visits),
         "query": querystring_without_page(request),
         "me": me,
+        "show_community": spans_communities(request.user),
     }
     template = "stations/visit_list.html#results" if request.htmx else "stations/visit_list.html"
     return render(request, template, context)
@@ -156,7 +158,13 @@ def proactive_list(request: HttpRequest) -> HttpResponse:
     form = ProactiveFilterForm(request.GET or None)
     view = form.value("view")
     me = worker_of(request.user)
-    context = {"form": form, "view": view, "me": me, "query": querystring_without_page(request)}
+    context = {
+        "form": form,
+        "view": view,
+        "me": me,
+        "query": querystring_without_page(request),
+        "show_community": spans_communities(request.user),
+    }
     if view == ProactiveFilterForm.HOTSPOTS:
         min_count = form.value("min")
         page = paginate(request, selectors.recurring_hotspots(request.user, min_count=min_count))

@@ -485,6 +485,30 @@ def test_list_other_community_sees_none_of_a(as_user, worker_b, list_rows):
     assert len(page_pks(response)) == 1
 
 
+def test_list_names_each_rows_community_for_subdistrict_staff(
+    as_user, head_a, subdistrict_a, community_a, list_rows
+):
+    neighbour = factories.CommunityFactory(name="和平里社区", code="HPL", subdistrict=community_a.subdistrict)
+    categories_seed(community=neighbour)
+    medicine_n = Category.objects.get(community=neighbour, name="代开药")
+    make_request(head_a, neighbour, medicine_n, title="邻社区")
+    street = as_user(subdistrict_a)
+
+    def queries_and_html() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as queries:
+            html = street.get(reverse("stations:request_list")).content.decode()
+        return len(queries.captured_queries), html
+
+    queries_and_html()  # warm-up, as a running server is
+    queries, html = queries_and_html()
+    assert html.count("· 安华里社区 ·") == 4 and html.count("· 和平里社区 ·") == 1
+    for n in range(5):
+        make_request(head_a, neighbour, medicine_n, title=f"邻社区 {n}")
+    more_queries, html = queries_and_html()
+    assert html.count("· 和平里社区 ·") == 6 and more_queries == queries  # the join, not a query per row
+    assert "社区 ·" not in as_user(head_a).get(reverse("stations:request_list")).content.decode()
+
+
 # --- detail ----------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,94 @@
+"""Lists of subdistrict staff, who see a dozen communities that each have a "1号楼" and a "2单元301": every
+row names its community. A member of one community is not told theirs on every row. Naming it costs a
+join, not a query per row."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from stations.choices import Channel
+from stations.models import Category
+from stations.services.categories import categories_seed
+from stations.services.requests import service_request_create
+from stations.services.visits import visit_create
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+PAGES = {
+    "directory": reverse("residents:resident_list"),
+    "request list": reverse("stations:request_list"),
+    "visit log": reverse("stations:visit_list") + "?worker=all",
+    "proactive list": reverse("stations:proactive_list"),
+    "hotspots": reverse("stations:proactive_list") + "?view=hotspots",
+}
+NAMES = ("安华里社区", "和平里社区")
+
+
+@pytest.fixture
+def weekly_tag(db):
+    return factories.CareTagFactory(code="elderly-alone", name="独居老人", visit_cadence_days=7)
+
+
+@pytest.fixture
+def neighbour(community_a):
+    """A second community of community_a's subdistrict, with a building of the same number."""
+    return factories.CommunityFactory(name="和平里社区", code="HPL", subdistrict=community_a.subdistrict)
+
+
+def grow(community, weekly_tag, n: int) -> None:
+    """n more rows on each page: a care-tagged resident overdue a visit (never visited) and a visit of
+    another home, three requests of one category in one building (a hotspot)."""
+    if not Category.objects.filter(community=community).exists():
+        categories_seed(community=community)
+    category = Category.objects.filter(community=community, parent__isnull=False).first()
+    worker = factories.make_worker(community=community)
+    for _ in range(n):
+        building = factories.BuildingFactory(community=community)
+        resident = factories.ResidentFactory(household=factories.HouseholdFactory(building=building))
+        resident.care_tags.add(weekly_tag)
+        visit_create(
+            actor=worker.user,
+            worker=worker,
+            household=factories.HouseholdFactory(building=building),
+            visited_at=resident.created_at,
+        )
+        for _request in range(3):
+            service_request_create(
+                actor=worker.user,
+                community=community,
+                category=category,
+                title="垃圾没人清",
+                building=building,
+                channel=Channel.PHONE,
+                contact_name="李",
+                contact_phone="13900001111",
+            )
+
+
+def get(client, url: str) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries.captured_queries), response.content.decode()
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_rows_name_their_community_for_subdistrict_staff(
+    name, as_user, subdistrict_a, head_a, community_a, neighbour, weekly_tag
+):
+    for community in (community_a, neighbour):
+        grow(community, weekly_tag, 1)
+    street = as_user(subdistrict_a)
+    get(street, PAGES[name])  # warm-up, as a running server is
+    queries, html = get(street, PAGES[name])
+    assert all(f"{community} · " in html for community in NAMES), name
+    for community in (community_a, neighbour):
+        grow(community, weekly_tag, 3)
+    more_queries, html = get(street, PAGES[name])
+    assert more_queries == queries, f"{name}: {queries} queries with 2 rows, {more_queries} with 8"
+    assert html.count(f"{NAMES[1]} · ") >= 4
+
+    _queries, html = get(as_user(head_a), PAGES[name])
+    assert f"{NAMES[0]} · " not in html and NAMES[1] not in html
