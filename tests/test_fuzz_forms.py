@@ -440,6 +440,7 @@ FORM_CASES = [
     FormCase(
         LeaveForm,
         {
+            "submission_key": optional_uuid_value(),
             "starts_on": date_value(),
             "ends_on": date_value(),
             "cover": pk_value("colleague"),
@@ -549,7 +550,7 @@ FORM_CASES = [
         },
         columns={"body": TEXT},
     ),
-    FormCase(PhotoForm, {}, files={"photo": file_field()}),
+    FormCase(PhotoForm, {"submission_key": optional_uuid_value()}, files={"photo": file_field()}),
     # --- spaces and courses ----------------------------------------------------------------------
     FormCase(
         BookingForm,
@@ -583,6 +584,7 @@ FORM_CASES = [
     FormCase(
         SeriesForm,
         {
+            "submission_key": optional_uuid_value(),
             "starts_at": datetime_value(),
             "ends_at": datetime_value(),
             "purpose": text_value(200, "读书会"),
@@ -608,12 +610,18 @@ FORM_CASES = [
     ),
     FormCase(
         SpaceBlockForm,
-        {"starts_at": datetime_value(), "ends_at": datetime_value(), "reason": text_value(200, "地面维修")},
+        {
+            "submission_key": optional_uuid_value(),
+            "starts_at": datetime_value(),
+            "ends_at": datetime_value(),
+            "reason": text_value(200, "地面维修"),
+        },
         columns={"reason": 200},
     ),
     FormCase(
         CourseForm,
         {
+            "submission_key": optional_uuid_value(),
             "title": text_value(80, "瑜伽初级"),
             "description": text_value(TEXT),
             "teacher": text_value(64, "刘老师"),
@@ -627,7 +635,12 @@ FORM_CASES = [
     ),
     FormCase(
         CourseSessionForm,
-        {"starts_at": datetime_value(), "ends_at": datetime_value(), "weeks": integer_value(1, 26)},
+        {
+            "submission_key": optional_uuid_value(),
+            "starts_at": datetime_value(),
+            "ends_at": datetime_value(),
+            "weeks": integer_value(1, 26),
+        },
     ),
     # --- walking service -------------------------------------------------------------------------
     FormCase(

@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from community.lib.submissions import SubmissionKeyField
 from community.lib.validators import CleanTextField, validate_plausible_date
 
 
@@ -17,6 +18,7 @@ def _date_input() -> forms.DateInput:
 
 
 class LeaveForm(forms.Form):
+    submission_key = SubmissionKeyField()
     starts_on = forms.DateField(label=_("From"), widget=_date_input(), validators=[validate_plausible_date])
     ends_on = forms.DateField(
         label=_("Until (inclusive)"), widget=_date_input(), validators=[validate_plausible_date]
@@ -39,6 +41,7 @@ class LeaveForm(forms.Form):
         )
         self.helper = FormHelper()
         self.helper.layout = Layout(
+            "submission_key",
             Div(Div("starts_on", css_class="col-6"), Div("ends_on", css_class="col-6"), css_class="row"),
             "cover",
             "reason",

@@ -1,12 +1,11 @@
 """Forms of the staff request pages: intake and the action forms of the detail page.
 They validate and normalise; the services decide and save."""
 
-import uuid
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from community.lib.submissions import SubmissionKeyField
 from community.lib.validators import (
     CleanTextField,
     normalize_name,
@@ -218,10 +217,12 @@ class NoteForm(forms.Form):
     )
     is_public = forms.BooleanField(label=_("Show to the requester"), required=False)
     # A second submit of the same form (a double tap) adds no second note.
-    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False, initial=uuid.uuid4)
+    submission_key = SubmissionKeyField()
 
 
 class PhotoForm(forms.Form):
     photo = forms.FileField(
         label=_("Photo"), widget=forms.FileInput(attrs={"accept": "image/*", "capture": "environment"})
     )
+    # A second submit of the same form (a double tap, a resend on a slow connection) adds no second photo.
+    submission_key = SubmissionKeyField()

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from community.lib.submissions import SubmissionKeyField
 from community.lib.validators import CleanTextField, validate_plausible_date
 from residents.models import Resident
 from stations.models import Space
@@ -84,6 +85,7 @@ class AttendanceForm(forms.Form):
 
 
 class SpaceBlockForm(forms.Form):
+    submission_key = SubmissionKeyField()
     starts_at = _datetime_field(_("From"))
     ends_at = _datetime_field(_("Until"))
     reason = CleanTextField(
@@ -97,6 +99,7 @@ class SpaceBlockForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
+            "submission_key",
             Div(
                 Div("starts_at", css_class="col-12 col-sm-6"),
                 Div("ends_at", css_class="col-12 col-sm-6"),
@@ -112,6 +115,7 @@ class SpaceBlockForm(forms.Form):
 
 
 class CourseForm(forms.Form):
+    submission_key = SubmissionKeyField()
     title = CleanTextField(
         label=_("Title"),
         max_length=80,
@@ -141,6 +145,7 @@ class CourseForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
+            "submission_key",
             "title",
             "space",
             Div(Div("capacity", css_class="col-6"), Div("teacher", css_class="col-6"), css_class="row"),
@@ -158,6 +163,7 @@ class CourseForm(forms.Form):
 
 
 class CourseSessionForm(forms.Form):
+    submission_key = SubmissionKeyField()
     starts_at = _datetime_field(_("Starts"))
     ends_at = _datetime_field(_("Ends"))
     weeks = forms.IntegerField(
@@ -173,6 +179,7 @@ class CourseSessionForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
+            "submission_key",
             Div(
                 Div("starts_at", css_class="col-12 col-sm-6"),
                 Div("ends_at", css_class="col-12 col-sm-6"),

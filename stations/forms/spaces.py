@@ -190,4 +190,6 @@ class SeriesForm(BookingForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        del self.fields["submission_key"]  # a repeated series clashes with itself, so it cannot double
+        # Kept through the "check the dates" step; optional, as a series without one is refused as a
+        # clash with itself rather than booked twice.
+        self.fields["submission_key"].required = False

@@ -405,6 +405,7 @@ class RequestPhoto(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
     )
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    submission_key = models.UUIDField(_("submission key"), unique=True, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "pk"]

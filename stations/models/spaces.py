@@ -166,6 +166,7 @@ class Course(models.Model):
     open_to_enterprise_staff = models.BooleanField(_("enterprise staff may enrol"), default=True)
     is_active = models.BooleanField(_("open for enrolment"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    submission_key = models.UUIDField(_("submission key"), unique=True, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["community", "title"]

@@ -85,6 +85,7 @@ class Leave(models.Model):
         verbose_name=_("covered by"),
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
+    submission_key = models.UUIDField(_("submission key"), unique=True, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-starts_on"]

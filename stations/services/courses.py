@@ -2,12 +2,14 @@
 waiting list promoted in the same transaction, leaving, attendance. Each is one transaction."""
 
 import datetime as dt
+import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community.lib.submissions import earlier_submission, earlier_submissions, submission_keys
 from community.lib.validators import clean_text
 from residents.models import Resident
 from stations.choices import (
@@ -28,7 +30,14 @@ from stations.services.spaces import (
 
 
 @transaction.atomic
-def course_session_add(*, actor, course: Course, starts_at: dt.datetime, ends_at: dt.datetime) -> Booking:
+def course_session_add(
+    *,
+    actor,
+    course: Course,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    submission_key: uuid.UUID | None = None,
+) -> Booking:
     """A course session holds the course's space like any booking (and clashes like one)."""
     if not is_staff_for(actor, course.space):
         raise PermissionDenied
@@ -46,6 +55,7 @@ def course_session_add(*, actor, course: Course, starts_at: dt.datetime, ends_at
             booked_by=actor,
             purpose=course.title,
             attendees=course.capacity,
+            submission_key=submission_key,
         )
     )
 
@@ -148,10 +158,14 @@ def course_create(
     teacher: str = "",
     open_to_residents: bool = True,
     open_to_enterprise_staff: bool = True,
+    submission_key: uuid.UUID | None = None,
 ) -> Course:
-    """A course of the space's community; it holds no time until sessions are added."""
+    """A course of the space's community; it holds no time until sessions are added. With the form's
+    submission_key, a second submit of the same form returns the course the first one set up."""
     if not (actor.has_perm(COURSE_PERMISSION) and is_staff_for(actor, space)):
         raise PermissionDenied
+    if (earlier := earlier_submission(Course, submission_key, space.community_id)) is not None:
+        return earlier
     title = clean_text(title, max_length=80)
     errors: dict[str, list[str]] = {}
     if not title:
@@ -162,7 +176,7 @@ def course_create(
         errors["capacity"] = [_("This space holds at most %(n)d people.") % {"n": space.capacity}]
     if errors:
         raise ValidationError(errors)
-    return Course.objects.create(
+    course = Course(
         community_id=space.community_id,
         space=space,
         title=title,
@@ -171,24 +185,53 @@ def course_create(
         capacity=capacity,
         open_to_residents=open_to_residents,
         open_to_enterprise_staff=open_to_enterprise_staff,
+        submission_key=submission_key,
     )
+    try:
+        with transaction.atomic():
+            course.save()
+    except IntegrityError:  # the same form submitted twice at once: the other request saved it
+        if (earlier := earlier_submission(Course, submission_key, space.community_id)) is not None:
+            return earlier
+        raise
+    return course
 
 
 @transaction.atomic
 def course_sessions_add(
-    *, actor, course: Course, starts_at: dt.datetime, ends_at: dt.datetime, weeks: int = 1
+    *,
+    actor,
+    course: Course,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    weeks: int = 1,
+    submission_key: uuid.UUID | None = None,
 ) -> list[Booking]:
     """One session, or the same slot `weeks` weeks running (wall-clock time), all or nothing: a
-    clash on any date saves none of them and names that date."""
+    clash on any date saves none of them and names that date. With the form's submission_key, a second
+    submit of the same form returns the sessions the first one added (each session has its own key,
+    derived from the form's); it waits for the space lock, so two at once are one after the other."""
     if not actor.has_perm(SESSION_PERMISSION):
         raise PermissionDenied
     if not 1 <= weeks <= 26:
         raise ValidationError({"weeks": _("A series has 1 to 26 weeks.")})
+    if not is_staff_for(actor, course.space):
+        raise PermissionDenied
+    Space.objects.select_for_update().get(pk=course.space_id)
+    keys = submission_keys(submission_key, weeks)
+    if earlier := earlier_submissions(Booking, keys, course.community_id, via="space"):
+        return sorted(earlier, key=lambda session: session.starts_at)
     made = []
-    for slot in series_slots(starts_at, ends_at, weeks):
+    for slot, key in zip(series_slots(starts_at, ends_at, weeks), keys, strict=True):
         try:
             made.append(
-                course_session_add(actor=actor, course=course, starts_at=slot.starts_at, ends_at=slot.ends_at)
+                course_session_add(
+                    actor=actor,
+                    course=course,
+                    starts_at=slot.starts_at,
+                    ends_at=slot.ends_at,
+                    submission_key=key,
+                )
             )
         except ValidationError as exc:
             transaction.set_rollback(True)

@@ -544,12 +544,16 @@ def note_update(*, note: RequestNote, actor, body: str, is_public: bool) -> Requ
     return locked
 
 
-def _add_photo(service_request: ServiceRequest, actor, upload) -> RequestPhoto:
+def _add_photo(
+    service_request: ServiceRequest, actor, upload, submission_key: uuid.UUID | None = None
+) -> RequestPhoto:
     try:
         content, width, height = clean_photo(upload)
     except ValidationError as exc:
         raise ValidationError({"photos": exc.messages}) from None
-    photo = RequestPhoto(request=service_request, uploaded_by=actor, width=width, height=height)
+    photo = RequestPhoto(
+        request=service_request, uploaded_by=actor, width=width, height=height, submission_key=submission_key
+    )
     # The file is written before the row. If the transaction later rolls back, the file stays behind
     # without a row: unreachable (served only through a row), at worst disk space.
     photo.image.save("photo.jpg", content, save=False)
@@ -558,7 +562,15 @@ def _add_photo(service_request: ServiceRequest, actor, upload) -> RequestPhoto:
 
 
 @transaction.atomic
-def photo_add(*, service_request: ServiceRequest, actor, upload) -> RequestPhoto:
+def photo_add(
+    *, service_request: ServiceRequest, actor, upload, submission_key: uuid.UUID | None = None
+) -> RequestPhoto:
+    """Add a photo. With the form's submission_key, a second submit of the same form returns the first
+    photo (checked under the request's row lock, as for notes)."""
     locked = _lock(service_request, None)
     _require(actor, locked, Action.NOTE)
-    return _add_photo(locked, actor, upload)
+    if (
+        earlier := earlier_submission(RequestPhoto, submission_key, locked.community_id, via="request")
+    ) is not None:
+        return earlier
+    return _add_photo(locked, actor, upload, submission_key)

@@ -15,6 +15,7 @@ from django.db.models import DurationField, Exists, F, OuterRef, Subquery, Sum, 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community.lib.submissions import earlier_submission, earlier_submissions, submission_keys
 from community.lib.validators import clean_text
 from residents.models import Resident
 from stations.choices import (
@@ -354,9 +355,14 @@ def booking_series_create(
     purpose: str = "",
     attendees: int = 1,
     skip_clashes: bool = False,
+    submission_key: uuid.UUID | None = None,
 ) -> tuple[BookingSeries, list[Booking], list[dt.datetime]]:
     """A weekly series, all or nothing — or without the clashing dates when `skip_clashes`.
-    Returns (series, bookings made, start times skipped)."""
+    Returns (series, bookings made, start times skipped).
+
+    With the form's submission_key, a second submit of the same form (looked up under the space lock)
+    returns the series the first one made, instead of finding every date held by it: each booking has
+    its own key, derived from the form's."""
     if not 2 <= weeks <= 26:
         raise ValidationError({"weeks": _("A series has 2 to 26 weeks.")})
     staff = is_staff_for(actor, space)
@@ -364,10 +370,16 @@ def booking_series_create(
     if not staff and (own is None or resident is None or own.pk != resident.pk):
         raise PermissionDenied(_("You can only book for yourself."))
     locked = Space.objects.select_for_update().get(pk=space.pk)
+    slots, keys = series_slots(starts_at, ends_at, weeks), submission_keys(submission_key, weeks)
+    if earlier := earlier_submissions(Booking, keys, space.community_id, via="space"):
+        earlier.sort(key=lambda booking: booking.starts_at)
+        made_at = {booking.starts_at for booking in earlier}
+        skipped = [slot.starts_at for slot in slots if slot.starts_at not in made_at]
+        return earlier[0].series, earlier, skipped
     series = BookingSeries.objects.create(space=locked, created_by=actor, weeks=weeks)
     made, skipped = [], []
     week_minutes: dict[dt.date, int] = {}
-    for index, slot in enumerate(series_slots(starts_at, ends_at, weeks)):
+    for index, (slot, key) in enumerate(zip(slots, keys, strict=True)):
         try:
             week = week_bounds(slot.starts_at)[0].date()
             facts = slot_facts(locked, slot.starts_at, slot.ends_at, resident)
@@ -396,6 +408,7 @@ def booking_series_create(
                     booked_by=actor,
                     purpose=clean_text(purpose, max_length=200),
                     attendees=attendees,
+                    submission_key=key,
                 ),
                 taken=facts.taken,
             )
@@ -473,12 +486,24 @@ def booking_check_in(*, actor, booking: Booking, present: bool = True) -> Bookin
 
 
 @transaction.atomic
-def space_block(*, actor, space: Space, starts_at: dt.datetime, ends_at: dt.datetime, reason: str) -> Booking:
+def space_block(
+    *,
+    actor,
+    space: Space,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reason: str,
+    submission_key: uuid.UUID | None = None,
+) -> Booking:
     """Block a space (maintenance, a community event). Existing bookings in the way are listed, not
-    silently cancelled: staff cancel them first, telling the people concerned."""
+    silently cancelled: staff cancel them first, telling the people concerned. With the form's
+    submission_key, a second submit of the same form returns the block the first one made (looked up
+    under the space lock), instead of finding the time held by it."""
     if not is_staff_for(actor, space):
         raise PermissionDenied
     locked = Space.objects.select_for_update().get(pk=space.pk)
+    if (earlier := earlier_submission(Booking, submission_key, space.community_id, via="space")) is not None:
+        return earlier
     reason = clean_text(reason, max_length=200)
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": _("The end must be after the start.")})
@@ -500,5 +525,6 @@ def space_block(*, actor, space: Space, starts_at: dt.datetime, ends_at: dt.date
             ends_at=ends_at,
             booked_by=actor,
             purpose=reason,
+            submission_key=submission_key,
         )
     )

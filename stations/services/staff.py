@@ -1,18 +1,27 @@
 """Writes about the people at the desk: leave and the hand-over of their open work."""
 
 import datetime as dt
+import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community.lib.submissions import earlier_submission
 from community.lib.validators import clean_text
 from residents.selectors import communities_visible_to
 from stations import tasks
 from stations.choices import OPEN_STATES, EventKind
 from stations.models import Leave, RequestEvent, ServiceRequest, SocialWorker
 from stations.services import routing
+
+
+def _earlier_leave(submission_key: uuid.UUID | None, worker: SocialWorker) -> Leave | None:
+    earlier = earlier_submission(Leave, submission_key, worker.community_id, via="worker")
+    if earlier is not None:
+        earlier.handed_over = None
+    return earlier
 
 
 @transaction.atomic
@@ -24,14 +33,19 @@ def leave_create(
     ends_on: dt.date,
     cover: SocialWorker | None = None,
     reason: str = "",
+    submission_key: uuid.UUID | None = None,
 ) -> Leave:
-    """Record a leave; if it has started, hand the worker's open requests over at once."""
+    """Record a leave; if it has started, hand the worker's open requests over at once. With the form's
+    submission_key, a second submit of the same form returns the leave the first one recorded, with
+    `handed_over` None (it handed nothing over itself)."""
     may_manage = (
         actor.has_perm("stations.add_leave")
         and communities_visible_to(actor).filter(pk=worker.community_id).exists()
     )
     if not (may_manage or actor.pk == worker.user_id):
         raise PermissionDenied
+    if (earlier := _earlier_leave(submission_key, worker)) is not None:
+        return earlier
     errors = {}
     if ends_on < starts_on:
         errors["ends_on"] = _("The leave cannot end before it starts.")
@@ -41,13 +55,21 @@ def leave_create(
         errors["starts_on"] = _("This worker already has leave in this period.")
     if errors:
         raise ValidationError(errors)
-    leave = Leave.objects.create(
+    leave = Leave(
         worker=worker,
         starts_on=starts_on,
         ends_on=ends_on,
         cover=cover,
         reason=clean_text(reason, max_length=200),
+        submission_key=submission_key,
     )
+    try:
+        with transaction.atomic():
+            leave.save()
+    except IntegrityError:  # the same form submitted twice at once: the other request saved it
+        if (earlier := _earlier_leave(submission_key, worker)) is not None:
+            return earlier
+        raise
     # Not a field: how many open requests this call handed over, for the confirmation message.
     leave.handed_over = 0
     if starts_on <= timezone.localdate() <= ends_on:

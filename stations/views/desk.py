@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
@@ -83,6 +84,9 @@ def leave_create(request: HttpRequest, pk: int) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             moved = getattr(leave, "handed_over", 0)
+            if moved is None:  # the same form sent again: the first submit recorded it
+                messages.info(request, _("This leave had already been recorded."))
+                return redirect(worker)
             messages.success(
                 request,
                 ngettext(

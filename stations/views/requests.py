@@ -480,7 +480,12 @@ def photo_create(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         service_request,
         PhotoForm(request.POST, request.FILES),
-        lambda d: services.photo_add(service_request=service_request, actor=request.user, upload=d["photo"]),
+        lambda d: services.photo_add(
+            service_request=service_request,
+            actor=request.user,
+            upload=d["photo"],
+            submission_key=d["submission_key"],
+        ),
         _("Photo added."),
     )
 

@@ -218,6 +218,7 @@ def space_block(request: HttpRequest, pk: int) -> HttpResponse:
                 starts_at=data["starts_at"],
                 ends_at=data["ends_at"],
                 reason=data["reason"],
+                submission_key=data["submission_key"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -265,6 +266,7 @@ def course_session_create(request: HttpRequest, pk: int) -> HttpResponse:
                 starts_at=data["starts_at"],
                 ends_at=data["ends_at"],
                 weeks=data["weeks"],
+                submission_key=data["submission_key"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)

@@ -238,6 +238,7 @@ def booking_series(request: HttpRequest, pk: int) -> HttpResponse:
                         purpose=data["purpose"],
                         attendees=data["attendees"],
                         skip_clashes=action == "skip",
+                        submission_key=data["submission_key"],
                     )
                 except ValidationError as exc:
                     add_service_errors(form, exc)

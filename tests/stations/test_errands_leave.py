@@ -5,6 +5,7 @@ import uuid
 from io import StringIO
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
@@ -14,6 +15,7 @@ from stations.choices import Channel, EventKind, Status, WorkerType
 from stations.models import Category, Leave, Notification, RecurringErrand, RequestEvent, ServiceRequest
 from stations.services.categories import categories_seed
 from stations.services.requests import service_request_create
+from stations.services.staff import leave_create
 from stations.services.visits import errand_create
 from tests import factories
 
@@ -371,6 +373,37 @@ def test_future_leave_moves_nothing_yet(as_user, head_a, community_a, building_a
     assert response.status_code == 302
     assert ServiceRequest.objects.get().assignee == worker_a
     assert not RequestEvent.objects.filter(kind=EventKind.HANDOVER).exists()
+
+
+def test_leave_form_submitted_twice_records_one_leave(as_user, head_a, worker_a):
+    url = reverse("stations:leave_create", args=[worker_a.pk])
+    client = as_user(head_a)
+    key = client.get(url).context["form"]["submission_key"].value()
+    data = {"submission_key": str(key), "starts_on": today().isoformat(), "ends_on": today().isoformat()}
+    first, second = client.post(url, data), client.post(url, data)
+    assert (first.status_code, second.status_code) == (302, 302)
+    # The second is told the leave was recorded already, not that the worker has leave then.
+    assert [str(m) for m in get_messages(second.wsgi_request)][-1] == "该请假已经登记过了。"
+    assert Leave.objects.filter(worker=worker_a).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_leave_form_submitted_twice_at_once_records_one(head_a, worker_a):
+    from tests.concurrency import _errors, _ok, run_together
+
+    key = uuid.uuid4()
+    results = run_together(
+        2,
+        lambda i: (
+            leave_create(
+                actor=head_a, worker=worker_a, starts_on=today(), ends_on=today(), submission_key=key
+            ).pk
+        ),
+    )
+    assert _errors(results) == []
+    assert len(set(_ok(results))) == 1
+    assert Leave.objects.count() == 1
 
 
 def test_leave_permissions(as_user, community_a, worker_a, worker_b):

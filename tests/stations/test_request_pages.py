@@ -38,6 +38,7 @@ from stations.services.categories import categories_seed
 from stations.services.requests import (
     extension_request,
     note_add,
+    photo_add,
     service_request_create,
     service_request_transition,
 )
@@ -779,6 +780,38 @@ def test_note_form_submitted_twice_adds_one_note(as_user, worker_a, sr):
     assert RequestNote.objects.filter(request=sr).count() == 1
     client.post(reverse("stations:note_create", args=[sr.pk]), {**data, "submission_key": str(uuid.uuid4())})
     assert RequestNote.objects.filter(request=sr).count() == 2  # another form is another note
+
+
+def test_photo_form_submitted_twice_adds_one_photo(as_user, worker_a, sr):
+    client = as_user(worker_a.user)
+    page = client.get(reverse("stations:request_detail", args=[sr.pk])).content.decode()
+    key = re.search(r'name="submission_key" value="([0-9a-f-]+)"', page.split("photo_create")[-1]).group(1)
+    url = reverse("stations:photo_create", args=[sr.pk])
+
+    def send(submission_key: str):
+        upload = SimpleUploadedFile("p.png", png_bytes(), content_type="image/png")
+        return client.post(url, {"photo": upload, "submission_key": submission_key})
+
+    for _ in range(2):
+        response = send(key)
+        assert response.status_code == 302 and msgs(response)[-1] == "照片已添加。"
+    assert RequestPhoto.objects.filter(request=sr).count() == 1
+    send(str(uuid.uuid4()))
+    assert RequestPhoto.objects.filter(request=sr).count() == 2  # another form is another photo
+
+
+def test_photo_key_of_another_community_is_refused(worker_a, worker_b, sr, community_b):
+    categories_seed(community=community_b)
+    category = Category.objects.get(community=community_b, name="代开药")
+    theirs = make_request(
+        worker_b.user, community_b, category, contact_name="李", contact_phone="13900001111"
+    )
+    key = uuid.uuid4()
+    upload = lambda: SimpleUploadedFile("p.png", png_bytes(), content_type="image/png")  # noqa: E731
+    photo_add(service_request=theirs, actor=worker_b.user, upload=upload(), submission_key=key)
+    with pytest.raises(ValidationError):
+        photo_add(service_request=sr, actor=worker_a.user, upload=upload(), submission_key=key)
+    assert not RequestPhoto.objects.filter(request=sr).exists()
 
 
 def test_note_key_of_another_community_is_refused(worker_a, worker_b, sr, community_b):

@@ -2,19 +2,22 @@
 blocks, courses and their sessions, utilisation."""
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from stations.choices import AttendanceStatus, BookingKind, BookingStatus, EnrolmentStatus
+from stations.choices import AttendanceStatus, BookingKind, BookingStatus, EnrolmentStatus, Role
 from stations.models import Attendance, Booking, ClosedDate, Course, Enrolment, OpeningHours, Space
 from stations.selectors.space_admin import area_summary, space_utilisation
+from stations.services import courses
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -452,6 +455,26 @@ def test_block_saved(as_user, worker_a, space):
     assert response.url == reverse("stations:today_schedule") + f"?date={at(3, 9).date()}&space={space.pk}"
 
 
+def test_block_form_submitted_twice_makes_one_block(as_user, worker_a, space):
+    client = as_user(worker_a.user)
+    url = reverse("stations:space_block", args=[space.pk])
+    key = client.get(url).context["form"]["submission_key"].value()
+    data = {
+        "submission_key": str(key),
+        "starts_at": field(at(3, 9)),
+        "ends_at": field(at(3, 12)),
+        "reason": "维修",
+    }
+    for _attempt in range(2):
+        response = client.post(url, data)
+        # The second is told what the first did, not that the time is held (by the first).
+        assert response.status_code == 302 and "维修" not in texts(response)[-1]
+    assert Booking.objects.filter(kind=BookingKind.BLOCK).count() == 1
+    data |= {"submission_key": str(uuid.uuid4())}
+    assert client.post(url, data).status_code == 200  # another form: the time is held by the block
+    assert Booking.objects.filter(kind=BookingKind.BLOCK).count() == 1
+
+
 def test_block_end_before_start(as_user, worker_a, space):
     response = as_user(worker_a.user).post(
         reverse("stations:space_block", args=[space.pk]),
@@ -491,6 +514,45 @@ def test_course_create(as_user, head_a, space, community_a):
     assert course.open_to_residents and not course.open_to_enterprise_staff
 
 
+def test_course_form_submitted_twice_sets_up_one_course(as_user, head_a, space):
+    client = as_user(head_a)
+    key = client.get(reverse("stations:course_create")).context["form"]["submission_key"].value()
+    data = {"submission_key": str(key), "title": "瑜伽入门", "space": space.pk, "capacity": 12}
+    urls = {client.post(reverse("stations:course_create"), data).url for _ in range(2)}
+    course = Course.objects.get()
+    assert urls == {reverse("stations:course_session_create", args=[course.pk])}
+    client.post(reverse("stations:course_create"), data | {"submission_key": str(uuid.uuid4())})
+    assert Course.objects.count() == 2  # another form is another course
+
+
+def test_course_key_of_another_community_is_refused(head_a, space, space_b, community_b):
+    head_b = factories.make_member(role=Role.HEAD, community=community_b, username="head_b")
+    key = uuid.uuid4()
+    courses.course_create(actor=head_b, space=space_b, title="舞蹈", capacity=5, submission_key=key)
+    with pytest.raises(ValidationError):
+        courses.course_create(actor=head_a, space=space, title="舞蹈", capacity=5, submission_key=key)
+    assert not Course.objects.filter(space=space).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_course_form_submitted_twice_at_once_sets_up_one(head_a, space):
+    from tests.concurrency import _errors, _ok, run_together
+
+    key = uuid.uuid4()
+    results = run_together(
+        2,
+        lambda i: (
+            courses.course_create(
+                actor=head_a, space=space, title="瑜伽入门", capacity=12, submission_key=key
+            ).pk
+        ),
+    )
+    assert _errors(results) == []
+    assert len(set(_ok(results))) == 1
+    assert Course.objects.count() == 1
+
+
 def test_course_create_capacity_beyond_space(as_user, head_a, space):
     response = as_user(head_a).post(
         reverse("stations:course_create"), {"title": "舞蹈", "space": space.pk, "capacity": 31}
@@ -520,6 +582,24 @@ def test_course_sessions_weekly_run(as_user, worker_a, course):
     sessions = list(Booking.objects.filter(course=course).order_by("starts_at"))
     assert [s.starts_at for s in sessions] == [at(1 + 7 * i, 18) for i in range(4)]
     assert all(s.kind == BookingKind.COURSE and s.status == BookingStatus.CONFIRMED for s in sessions)
+
+
+def test_session_form_submitted_twice_adds_the_run_once(as_user, worker_a, course):
+    client = as_user(worker_a.user)
+    url = reverse("stations:course_session_create", args=[course.pk])
+    key = client.get(url).context["form"]["submission_key"].value()
+    data = {
+        "submission_key": str(key),
+        "starts_at": field(at(1, 18)),
+        "ends_at": field(at(1, 19)),
+        "weeks": 4,
+    }
+    for _attempt in range(2):
+        response = client.post(url, data)
+        assert response.status_code == 302 and texts(response)[-1] == "已为“瑜伽入门”添加 4 次课。"
+    sessions = Booking.objects.filter(course=course).order_by("starts_at")
+    assert [s.starts_at for s in sessions] == [at(1 + 7 * i, 18) for i in range(4)]
+    assert len({s.submission_key for s in sessions}) == 4  # each has its own key, derived from the form's
 
 
 def test_course_sessions_all_or_nothing(as_user, worker_a, course, space, resident_a):

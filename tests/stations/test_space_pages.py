@@ -442,6 +442,31 @@ def test_series_skip_clashes_makes_the_others(as_user, resident_user_a, resident
     assert timezone.localtime(at(15, 19)).strftime("%Y-%m-%d") in message
 
 
+@pytest.mark.parametrize("action", ["all", "skip"])
+def test_series_form_submitted_twice_books_the_series_once(
+    as_user, resident_user_a, resident_a, space, series_clash, action
+):
+    client = as_user(resident_user_a)
+    data = series_data(action=action) | {"submission_key": str(uuid.uuid4())}
+    responses = [client.post(reverse("stations:booking_series", args=[space.pk]), data) for _ in range(2)]
+    if action == "all":  # refused for the clash, twice, and nothing saved
+        assert [r.status_code for r in responses] == [200, 200] and not BookingSeries.objects.exists()
+        return
+    # The second is told what the first did (three booked, the clash skipped), not that all four are taken.
+    assert [r.status_code for r in responses] == [302, 302]
+    assert messages_of(responses[0]) == messages_of(responses[1])[-1:]
+    assert BookingSeries.objects.count() == 1
+    assert Booking.objects.filter(resident=resident_a).count() == 3
+
+
+def test_series_form_with_its_key_books_once(as_user, resident_user_a, resident_a, space):
+    client = as_user(resident_user_a)
+    data = series_data(action="all") | {"submission_key": str(uuid.uuid4())}
+    for _ in range(2):
+        assert client.post(reverse("stations:booking_series", args=[space.pk]), data).status_code == 302
+    assert BookingSeries.objects.count() == 1 and Booking.objects.filter(resident=resident_a).count() == 4
+
+
 def test_staff_books_a_series_for_a_resident(as_user, worker_user, resident_a, space):
     response = as_user(worker_user).post(
         reverse("stations:booking_series", args=[space.pk]),
