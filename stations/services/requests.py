@@ -279,12 +279,9 @@ def service_request_create(
                 _add_photo(service_request, actor, upload)
             return service_request, True
     except IntegrityError:
-        existing = (
-            ServiceRequest.objects.filter(submission_key=submission_key).first() if submission_key else None
-        )
-        if existing is None:
+        if (earlier := earlier_submission(ServiceRequest, submission_key, community.pk)) is None:
             raise
-        return existing, False
+        return earlier, False
 
 
 @transaction.atomic

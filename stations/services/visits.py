@@ -33,11 +33,10 @@ def visit_create(
     raise_requests: list[dict] | None = None,
 ) -> tuple[Visit, list[ServiceRequest]]:
     """Record a home visit (民情日志) and the requests it raises, all or nothing. Raised requests have
-    the home-visit channel and count as proactive (未诉先办)."""
-    if submission_key is not None:
-        existing = Visit.objects.filter(submission_key=submission_key).first()
-        if existing is not None:
-            return existing, list(existing.raised_requests.all())
+    the home-visit channel and count as proactive (未诉先办). With the form's submission_key, a second
+    submit of the same form returns the visit the first one recorded, and its requests."""
+    if (earlier := earlier_submission(Visit, submission_key, worker.community_id)) is not None:
+        return earlier, list(earlier.raised_requests.all())
     if household.building.community_id != worker.community_id:
         raise ValidationError({"household": _("This household belongs to another community.")})
     if visited_at > timezone.now() + dt.timedelta(minutes=5):
@@ -56,11 +55,10 @@ def visit_create(
     try:
         with transaction.atomic():
             visit.save()
-    except IntegrityError:
-        existing = Visit.objects.filter(submission_key=submission_key).first() if submission_key else None
-        if existing is None:
+    except IntegrityError:  # the same form submitted twice at once: the other request saved it
+        if (earlier := earlier_submission(Visit, submission_key, worker.community_id)) is None:
             raise
-        return existing, list(existing.raised_requests.all())
+        return earlier, list(earlier.raised_requests.all())
     raised = []
     for spec in raise_requests or []:
         service_request, _created = service_request_create(

@@ -150,6 +150,24 @@ def test_same_submission_key_twice_gives_one_request(as_user, worker_a, resident
     assert ServiceRequest.objects.get().reference in " ".join(msgs(second))
 
 
+def test_intake_key_of_another_community_is_refused(as_user, worker_a, worker_b, resident_a, medicine):
+    categories_seed(community=worker_b.community)
+    theirs = make_request(
+        worker_b.user,
+        worker_b.community,
+        Category.objects.get(community=worker_b.community, name="代开药"),
+        contact_name="李",
+        contact_phone="13900001111",
+    )
+    data = intake_data(
+        requester=resident_a.pk, category=medicine.pk, submission_key=str(theirs.submission_key)
+    )
+    response = as_user(worker_a.user).post(reverse("stations:request_create"), data)
+    # A replayed form: refused, and the other community's reference is not named.
+    assert response.status_code == 200 and theirs.reference not in response.content.decode()
+    assert ServiceRequest.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [

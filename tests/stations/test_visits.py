@@ -199,6 +199,19 @@ def test_double_submit_creates_one_visit(as_user, worker_a, household_a, medicin
     assert Visit.objects.count() == 1 and ServiceRequest.objects.count() == 1
 
 
+def test_visit_key_of_another_community_is_refused(worker_a, worker_b, household_a, household_b):
+    key = uuid.uuid4()
+    now = timezone.now()
+    visit_create(
+        actor=worker_b.user, worker=worker_b, household=household_b, visited_at=now, submission_key=key
+    )
+    with pytest.raises(ValidationError):  # a replayed form, not a double tap: not the other's visit back
+        visit_create(
+            actor=worker_a.user, worker=worker_a, household=household_a, visited_at=now, submission_key=key
+        )
+    assert not Visit.objects.filter(worker=worker_a).exists()
+
+
 # Visit detail, log and the household fragment ----------------------------------------------------------------
 
 
