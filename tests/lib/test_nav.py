@@ -37,6 +37,31 @@ def test_each_role_gets_its_own_menu(as_user, worker_a, head_a, resident_user_a)
     assert len(nav._MENUS) == 3
 
 
+def test_subdistrict_staff_menu_leads_only_to_pages_they_may_read(as_user, subdistrict_a, worker_a):
+    street = as_user(subdistrict_a)
+    menu = menu_of(street)
+    for name in (
+        "stations:request_list",
+        "stations:visit_list",
+        "stations:proactive_list",
+        "stations:dashboard",
+    ):
+        assert f'href="{reverse(name)}"' in menu, name
+        assert street.get(reverse(name), follow=True).status_code == 200, name
+    # Not the errands (403 for them) nor the spaces and courses lists (empty for them: their figures are on
+    # the dashboard).
+    for name in (
+        "stations:errand_list",
+        "stations:space_list",
+        "stations:course_list",
+        "stations:request_create",
+    ):
+        assert f'href="{reverse(name)}"' not in menu, name
+    worker = menu_of(as_user(worker_a.user))
+    for name in ("stations:errand_list", "stations:space_list", "stations:visit_list"):
+        assert f'href="{reverse(name)}"' in worker, name
+
+
 def test_users_with_the_same_rights_share_one_rendering(as_user, worker_a, community_a, building_a):
     other = factories.make_worker(
         community=community_a, worker_type=WorkerType.LIAISON, buildings=[building_a], username="worker_z"
