@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from stations.choices import Channel
-from stations.models import Category
+from stations.models import Category, ServiceRequest
 from stations.services.categories import categories_seed
 from stations.services.requests import service_request_create
 from stations.services.visits import visit_create
@@ -92,3 +92,20 @@ def test_rows_name_their_community_for_subdistrict_staff(
 
     _queries, html = get(as_user(head_a), PAGES[name])
     assert f"{NAMES[0]} · " not in html and NAMES[1] not in html
+
+
+def test_request_page_names_the_community_for_subdistrict_staff(
+    as_user, subdistrict_a, head_a, community_a, neighbour, weekly_tag
+):
+    grow(neighbour, weekly_tag, 1)
+    url = ServiceRequest.objects.filter(community=neighbour).first().get_absolute_url()
+    row = '<dt class="col-5 col-sm-4">社区</dt><dd class="col-7 col-sm-8">和平里社区</dd>'
+    street = as_user(subdistrict_a)
+    street.get(url)  # warm-up
+    queries, html = get(street, url)
+    assert row in html
+    grow(community_a, weekly_tag, 1)
+    head_url = ServiceRequest.objects.filter(community=community_a).first().get_absolute_url()
+    head_queries, html = get(as_user(head_a), head_url)
+    assert '<dt class="col-5 col-sm-4">社区</dt>' not in html
+    assert queries <= head_queries  # a subquery, not a query

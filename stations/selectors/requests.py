@@ -69,7 +69,8 @@ def get_request_for(user, pk: int, *, detail: bool = False) -> ServiceRequest:
     the household, and reads the one name it shows of each other row as a subquery, which is planned on
     its own: `enterprise_name`, `building_number`, `assignee_name`, `created_by_name`. It also learns
     `has_pending_extension` and `has_notes`, so that pending_extension() and timeline() ask only when
-    there is something to read (most requests have neither)."""
+    there is something to read (most requests have neither). For a user who sees several communities,
+    `community_name` too (None for the others, who know theirs)."""
     queryset = requests_visible_to(user).prefetch_related("assisting", "photos")
     if detail:
         queryset = (
@@ -77,6 +78,8 @@ def get_request_for(user, pk: int, *, detail: bool = False) -> ServiceRequest:
             .select_related("category__parent", "requester", "household__building")
             .annotate(**_detail_annotations())
         )
+        if spans_communities(user):
+            queryset = queryset.annotate(community_name=_value_of(Community, "community_id", "name"))
     else:
         queryset = queryset.select_related(
             "category__parent", "requester", "requester_enterprise", "household__building", "created_by"
