@@ -45,6 +45,7 @@ def visits_visible_to(user) -> QuerySet[Visit]:
 def get_visit_for(user, pk: int) -> Visit:
     visit = (
         visits_visible_to(user)
+        .select_related("community")
         .prefetch_related("raised_requests__category", "raised_requests__assignee")
         .filter(pk=pk)
         .first()

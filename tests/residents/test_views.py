@@ -320,3 +320,6 @@ class TestHouseholds:
             .content.decode()
         )
         assert "张焱" in body and "138****1234" in body and "13812341234" not in body
+        # The breadcrumb starts at the community: subdistrict staff see a dozen "1号楼".
+        community = reverse("residents:community_detail", args=[household_a.building.community_id])
+        assert f'<li class="breadcrumb-item"><a href="{community}">安华里社区</a></li>' in body

@@ -233,6 +233,7 @@ def test_visit_detail_links_raised_requests(as_user, worker_a, visit_a):
     assert response.status_code == 200
     raised = visit_a.raised_requests.get()
     assert reverse("stations:request_detail", args=[raised.pk]) in response.content.decode()
+    assert "安华里社区 ·" in response.content.decode()  # which community's "1号楼", for subdistrict staff
 
 
 def test_visit_detail_and_activity_404_for_other_community(as_user, worker_b, visit_a, household_a):
