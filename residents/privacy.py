@@ -22,7 +22,7 @@ from residents.models import (
     PersonalDataExport,
     Resident,
 )
-from residents.selectors import ERASED, communities_visible_to, export_roster
+from residents.selectors import ERASED, export_roster, sees_community
 from residents.services import refuse_erased
 
 
@@ -33,7 +33,7 @@ def personal_data_reveal(
     if not actor.has_perm("residents.reveal_personal_data"):
         raise PermissionError
     # The permission says "may reveal", the scope says "whose": a head of A never reveals B's residents.
-    if not communities_visible_to(actor).filter(pk=resident.community_id).exists():
+    if not sees_community(actor, resident.community_id):
         raise PermissionError
     if field not in PersonalField.values:
         raise ValidationError(_("Unknown field."), code="bad_field")
@@ -92,7 +92,7 @@ def resident_erase(*, actor, resident: Resident, reason: str) -> Resident:
     (constraint resident_consent_dated), and it names nobody."""
     if not actor.has_perm("residents.erase_resident"):
         raise PermissionError
-    if not communities_visible_to(actor).filter(pk=resident.community_id).exists():
+    if not sees_community(actor, resident.community_id):
         raise PermissionError
     reason = _check_reason(
         reason,
@@ -174,7 +174,7 @@ def personal_data_export(
         raise PermissionError
     if unmasked and not actor.has_perm("residents.reveal_personal_data"):
         raise PermissionError
-    if not communities_visible_to(actor).filter(pk=community.pk).exists():
+    if not sees_community(actor, community.pk, community.subdistrict_id):
         raise PermissionError
     if file_format not in exports.FORMATS:
         raise ValidationError({"file_format": ValidationError(_("Choose .xlsx or .csv."), code="invalid")})

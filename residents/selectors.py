@@ -49,6 +49,22 @@ def communities_visible_to(user) -> QuerySet[Community]:
     return Community.objects.none()
 
 
+def sees_community(user, community_id: int, subdistrict_id: int | None = None) -> bool:
+    """Whether communities_visible_to(user) holds this community, answered without a query where the
+    membership already tells: always for superusers and members of one community, and for subdistrict
+    staff when the community's subdistrict is given. Services check every write with it."""
+    kind, pk = _visible(user)
+    if kind == "all":
+        return True
+    if kind == "community":
+        return community_id == pk
+    if kind == "subdistrict" and subdistrict_id is not None:
+        return subdistrict_id == pk
+    if kind == "none":
+        return False
+    return communities_visible_to(user).filter(pk=community_id).exists()
+
+
 def community_scope(user) -> QuerySet[Community] | list[int]:
     """communities_visible_to(user) in the form a `community__in=` filter plans fastest: for a member of one
     community that community's id as a literal list, else the same queryset (a subquery). PostgreSQL plans

@@ -9,7 +9,16 @@ class ModelBackend(backends.ModelBackend):
     instead of two. Every staff page checks permissions, so this is one round trip less on each of them.
     The query picks permission ids (own UNION ALL groups') and joins the names once: PostgreSQL plans
     that in about half the time of a UNION of two three-table joins (0.14 vs 0.25–0.38 ms, measured).
-    Everything else, the per-request cache on the user object included, is Django's."""
+    And the user of a session comes with their membership (where they belong), which every page's
+    scoping reads: one query less again. Everything else, the per-request cache on the user object
+    included, is Django's."""
+
+    def get_user(self, user_id):
+        try:
+            user = User._default_manager.select_related("membership").get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

@@ -16,7 +16,7 @@ from community.lib.submissions import earlier_submission
 from community.lib.validators import clean_text, normalize_name, normalize_phone
 from community.lib.workdays import working_deadline
 from residents.models import Building, Community, Enterprise, Household, Resident
-from residents.selectors import communities_visible_to
+from residents.selectors import sees_community
 from stations import tasks
 from stations.choices import (
     Action,
@@ -100,7 +100,7 @@ def _worker_of(user) -> SocialWorker | None:
 def _require(actor, locked: ServiceRequest, action: str, has_pending: bool | None = None) -> None:
     # allowed_actions trusts its caller to have scoped the request; a service cannot (a worker or
     # head of another community would otherwise act on this community's requests).
-    if not communities_visible_to(actor).filter(pk=locked.community_id).exists():
+    if not sees_community(actor, locked.community_id):
         raise PermissionDenied(_("You may not do this to this request."))
     if has_pending is None:
         has_pending = locked.extensions.filter(status=ExtensionStatus.PENDING).exists()

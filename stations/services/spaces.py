@@ -44,13 +44,12 @@ def is_staff_for(actor, space: Space) -> bool:
 
     Remembered on the user object, which lives for one request: the view and then the service ask
     the same question, and the second answer costs no query."""
-    from residents.selectors import communities_visible_to
+    from residents.selectors import sees_community
 
     answers = actor.__dict__.setdefault("_space_staff_for", {})
     if space.community_id not in answers:
-        answers[space.community_id] = (
-            actor.has_perm(STAFF_PERMISSION)
-            and communities_visible_to(actor).filter(pk=space.community_id).exists()
+        answers[space.community_id] = actor.has_perm(STAFF_PERMISSION) and sees_community(
+            actor, space.community_id
         )
     return answers[space.community_id]
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from community.lib.submissions import earlier_submission
 from community.lib.validators import clean_text
-from residents.selectors import communities_visible_to
+from residents.selectors import sees_community
 from stations import tasks
 from stations.choices import OPEN_STATES, EventKind
 from stations.models import Leave, RequestEvent, ServiceRequest, SocialWorker
@@ -38,10 +38,7 @@ def leave_create(
     """Record a leave; if it has started, hand the worker's open requests over at once. With the form's
     submission_key, a second submit of the same form returns the leave the first one recorded, with
     `handed_over` None (it handed nothing over itself)."""
-    may_manage = (
-        actor.has_perm("stations.add_leave")
-        and communities_visible_to(actor).filter(pk=worker.community_id).exists()
-    )
+    may_manage = actor.has_perm("stations.add_leave") and sees_community(actor, worker.community_id)
     if not (may_manage or actor.pk == worker.user_id):
         raise PermissionDenied
     if (earlier := _earlier_leave(submission_key, worker)) is not None:

@@ -44,3 +44,18 @@ def test_only_the_users_own_groups_count_and_overlaps_appear_once():
     user = User.objects.get(pk=user.pk)
     assert user.get_all_permissions() == {"stations.view_servicerequest", "stations.add_visit"}
     assert not user.has_perm("stations.change_booking")
+
+
+def test_the_session_user_comes_with_the_membership(worker_a, django_assert_num_queries):
+    from community.lib.auth import ModelBackend
+    from residents.selectors import communities_visible_to
+
+    with django_assert_num_queries(1):
+        user = ModelBackend().get_user(worker_a.user.pk)
+        assert user.membership.community_id == worker_a.community_id  # joined: no second query
+    root = User.objects.create_superuser("root-z", password="x" * 12)  # no membership: none joined
+    assert list(communities_visible_to(ModelBackend().get_user(root.pk))) == list(
+        communities_visible_to(root)
+    )
+    inactive = User.objects.create_user("gone-z", password="x" * 12, is_active=False)
+    assert ModelBackend().get_user(inactive.pk) is None and ModelBackend().get_user(10**9) is None

@@ -49,6 +49,29 @@ class TestCommunitiesVisibleTo:
         assert visible(factories.UserFactory(is_superuser=True, is_active=False)) == set()
 
 
+def test_sees_community_agrees_with_the_scoping_function(
+    django_assert_num_queries, worker_a, head_a, subdistrict_a, community_a, community_b
+):
+    neighbour = factories.CommunityFactory(subdistrict=community_a.subdistrict, name="团结湖社区", code="TJH")
+    users = [
+        worker_a.user,
+        head_a,
+        subdistrict_a,
+        factories.UserFactory(is_superuser=True),
+        factories.UserFactory(),  # no membership
+        factories.UserFactory(is_superuser=True, is_active=False),
+        AnonymousUser(),
+    ]
+    for user in users:
+        for community in (community_a, neighbour, community_b):
+            expected = selectors.communities_visible_to(user).filter(pk=community.pk).exists()
+            assert selectors.sees_community(user, community.pk) == expected, (user, community)
+            assert selectors.sees_community(user, community.pk, community.subdistrict_id) == expected
+    with django_assert_num_queries(0):  # the membership tells; subdistrict staff given the subdistrict
+        for user in (worker_a.user, head_a, subdistrict_a):
+            selectors.sees_community(user, community_b.pk, community_b.subdistrict_id)
+
+
 # --- get_*_for: 404 outside the user's communities -------------------------------------------------------
 
 
