@@ -1,14 +1,37 @@
 """Authentication backend (settings.AUTHENTICATION_BACKENDS)."""
 
+import functools
+
 from django.contrib.auth import backends
 from django.contrib.auth.models import Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
+from django.db import connections, router
+
+
+@functools.cache
+def _permissions_sql(alias: str) -> str:
+    """The names of a user's permissions, own and their groups', as one statement written once per process
+    from the models' tables: the same query as the ORM's, without building and compiling two unions of
+    querysets on every page (1.1 ms → 0.35 ms a page, measured in-process)."""
+    quote = connections[alias].ops.quote_name
+    permission, content_type = quote(Permission._meta.db_table), quote(ContentType._meta.db_table)
+    user_permissions = quote(User.user_permissions.through._meta.db_table)
+    user_groups = quote(User.groups.through._meta.db_table)
+    group_permissions = quote(Group.permissions.through._meta.db_table)
+    return (
+        f"SELECT ct.app_label, p.codename FROM {permission} p JOIN {content_type} ct ON ct.id = p.content_type_id"
+        f" WHERE p.id IN (SELECT permission_id FROM {user_permissions} WHERE user_id = %s"
+        f" UNION ALL SELECT gp.permission_id FROM {group_permissions} gp"
+        f" JOIN {user_groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = %s)"
+    )
 
 
 class ModelBackend(backends.ModelBackend):
     """Django's ModelBackend, but a user's permissions — their own and their groups' — come in one query
     instead of two. Every staff page checks permissions, so this is one round trip less on each of them.
     The query picks permission ids (own UNION ALL groups') and joins the names once: PostgreSQL plans
-    that in about half the time of a UNION of two three-table joins (0.14 vs 0.25–0.38 ms, measured).
+    that in about half the time of a UNION of two three-table joins (0.14 vs 0.25–0.38 ms, measured);
+    it is written once per process (_permissions_sql).
     And the user of a session comes with their membership (where they belong), which every page's
     scoping reads: one query less again. Everything else, the per-request cache on the user object
     included, is Django's."""
@@ -27,15 +50,9 @@ class ModelBackend(backends.ModelBackend):
             if user_obj.is_superuser:
                 perms = Permission.objects.values_list("content_type__app_label", "codename").order_by()
             else:
-                own = User.user_permissions.through.objects.filter(user=user_obj).values("permission_id")
-                groups = User.groups.through.objects.filter(user=user_obj).values("group_id")
-                via_groups = Group.permissions.through.objects.filter(group_id__in=groups).values(
-                    "permission_id"
-                )
-                perms = (
-                    Permission.objects.filter(id__in=own.union(via_groups, all=True).order_by())
-                    .values_list("content_type__app_label", "codename")
-                    .order_by()
-                )
+                alias = router.db_for_read(Permission)
+                with connections[alias].cursor() as cursor:
+                    cursor.execute(_permissions_sql(alias), [user_obj.pk, user_obj.pk])
+                    perms = cursor.fetchall()
             user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in perms}
         return user_obj._perm_cache
