@@ -283,10 +283,19 @@ class DirectorySearchForm(forms.Form):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
-    def __init__(self, *args, buildings=None, **kwargs):
+    def __init__(self, *args, buildings=None, communities=None, **kwargs):
+        """`communities`: for a user who sees several (subdistrict staff), a select of them as well."""
         super().__init__(*args, **kwargs)
         if buildings is not None:
             self.fields["building"].queryset = buildings
+        if communities is not None:
+            self.fields["community"] = forms.ModelChoiceField(
+                label=_("Community"),
+                queryset=communities,
+                required=False,
+                empty_label=_("All communities"),
+                widget=forms.Select(attrs={"class": "form-select"}),
+            )
 
 
 class RevealForm(forms.Form):

@@ -245,9 +245,16 @@ def member_names(household: Household, *, limit: int = 6) -> list[str]:
 
 
 def directory(
-    user, *, text: str = "", building_id: int | None = None, tag_id: int | None = None
+    user,
+    *,
+    text: str = "",
+    building_id: int | None = None,
+    tag_id: int | None = None,
+    community_id: int | None = None,
 ) -> QuerySet[Resident]:
     queryset = residents_visible_to(user)
+    if community_id:
+        queryset = queryset.filter(community_id=community_id)
     if building_id:
         queryset = queryset.filter(household__building_id=building_id)
     if tag_id:
@@ -266,12 +273,19 @@ DIRECTORY_ROW_FIELDS = (
 
 
 def directory_rows(
-    user, *, text: str = "", building_id: int | None = None, tag_id: int | None = None
+    user,
+    *,
+    text: str = "",
+    building_id: int | None = None,
+    tag_id: int | None = None,
+    community_id: int | None = None,
 ) -> QuerySet[Resident]:
     """The directory as its page lists it: only the columns a row shows, with household and building
     joined (not the employer a resident's page needs; the community only for a user who sees several).
     Care tags: `care_tags_by_resident`."""
-    rows = directory(user, text=text, building_id=building_id, tag_id=tag_id).prefetch_related(None)
+    rows = directory(
+        user, text=text, building_id=building_id, tag_id=tag_id, community_id=community_id
+    ).prefetch_related(None)
     if spans_communities(user):
         return (
             rows.select_related(None)

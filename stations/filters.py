@@ -16,7 +16,7 @@ from django_filters import fields as filter_fields
 from community.lib.choices import grouped_by_community
 from community.lib.validators import validate_plausible_date
 from residents.models import Building, Community
-from residents.selectors import communities_visible_to
+from residents.selectors import communities_visible_to, spans_communities
 from stations import rates
 from stations.choices import OPEN_STATES, Channel, Satisfaction, StationLine, Status, WorkerType
 from stations.models import Category, ServiceRequest, SocialWorker
@@ -174,7 +174,10 @@ class ServiceRequestFilter(django_filters.FilterSet):
     worker_type = django_filters.ChoiceFilter(
         label=_("Worker type"), choices=WorkerType.choices, field_name="category__worker_type"
     )
-    community = django_filters.ModelChoiceFilter(label=_("Community"), queryset=Community.objects.none())
+    # A drill-down filter for a member of one community; a select of its own for subdistrict staff.
+    community = django_filters.ModelChoiceFilter(
+        label=_("Community"), queryset=Community.objects.none(), empty_label=_("All communities")
+    )
     sort = django_filters.ChoiceFilter(
         label=_("Sort by"), choices=SORT_CHOICES, method="filter_sort", empty_label=None
     )
@@ -199,7 +202,9 @@ class ServiceRequestFilter(django_filters.FilterSet):
     def __init__(self, data=None, queryset=None, *, user, **kwargs):
         super().__init__(data, queryset, **kwargs)
         communities = communities_visible_to(user)
-        self.filters["community"].queryset = communities
+        # Subdistrict staff choose a community in the form; for others it only comes from dashboard links.
+        self.shows_community = spans_communities(user)
+        self.filters["community"].queryset = communities.order_by("name")
         self.filters["category"].queryset = (
             Category.objects.filter(community__in=communities)
             .select_related("parent", "community")
@@ -230,6 +235,8 @@ class ServiceRequestFilter(django_filters.FilterSet):
             return []
         pairs = []
         for name in self.DRILL_DOWN:
+            if name == "community" and self.shows_community:
+                continue  # the form's own select carries it
             pairs += [(name, value) for value in self.data.getlist(name) if value]
         return pairs
 

@@ -63,7 +63,7 @@ from residents.forms import (
     RevealForm,
     VersionedForm,
 )
-from residents.models import Building, Enterprise, Household, Resident
+from residents.models import Building, Community, Enterprise, Household, Resident
 from residents.privacy import ERASE_REASON_MAX_LENGTH
 from residents.selectors import home_address
 from stations.choices import Channel, Satisfaction, StationLine, Status, Urgency, WorkerType
@@ -400,6 +400,21 @@ FORM_CASES = [
         build=lambda w, data, files: DirectorySearchForm(
             data, buildings=Building.objects.filter(community=w.community)
         ),
+    ),
+    FormCase(
+        DirectorySearchForm,
+        {
+            "q": text_value(100, "张", "zy", "1234", "3-2-301"),
+            "building": pk_value("building"),
+            "tag": pk_value("care_tag"),
+            "community": pk_value("community"),
+        },
+        build=lambda w, data, files: DirectorySearchForm(
+            data,
+            buildings=Building.objects.filter(community=w.community),
+            communities=Community.objects.filter(pk=w.community.pk),
+        ),
+        id="DirectorySearchForm (subdistrict staff)",
     ),
     FormCase(
         RevealForm,

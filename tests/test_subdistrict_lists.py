@@ -109,3 +109,35 @@ def test_request_page_names_the_community_for_subdistrict_staff(
     head_queries, html = get(as_user(head_a), head_url)
     assert '<dt class="col-5 col-sm-4">社区</dt>' not in html
     assert queries <= head_queries  # a subquery, not a query
+
+
+def test_subdistrict_staff_filter_the_request_list_by_community(
+    as_user, subdistrict_a, head_a, community_a, neighbour, weekly_tag
+):
+    for community in (community_a, neighbour):
+        grow(community, weekly_tag, 1)
+    url = reverse("stations:request_list")
+    street = as_user(subdistrict_a)
+    html = street.get(url).content.decode()
+    assert '<select name="community"' in html and "全部社区" in html
+    response = street.get(url, {"community": neighbour.pk})
+    assert {r.community_id for r in response.context["page"]} == {neighbour.pk}
+    html = response.content.decode()
+    assert 'type="hidden" name="community"' not in html  # the select carries it, not a hidden copy too
+    assert "看板数据" not in html  # not presented as a dashboard drill-down
+    # A committee head has no such select: the community comes only from dashboard links.
+    assert '<select name="community"' not in as_user(head_a).get(url).content.decode()
+
+
+def test_subdistrict_staff_filter_the_directory_by_community(
+    as_user, subdistrict_a, head_a, community_a, neighbour, weekly_tag
+):
+    for community in (community_a, neighbour):
+        grow(community, weekly_tag, 2)
+    url = reverse("residents:resident_list")
+    street = as_user(subdistrict_a)
+    assert '<select name="community"' in street.get(url).content.decode()
+    html = street.get(url, {"community": neighbour.pk}).content.decode()
+    assert html.count(f"{NAMES[1]} · ") == 2 and f"{NAMES[0]} · " not in html
+    assert street.get(url, {"community": "x"}).status_code == 200  # junk: ignored, not an error page
+    assert '<select name="community"' not in as_user(head_a).get(url).content.decode()

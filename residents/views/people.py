@@ -31,17 +31,19 @@ from residents.models import CareTag, Enterprise, Resident
 def resident_list(request: HttpRequest) -> HttpResponse:
     # The building filter shows numbers, grouped by community for a user who sees several.
     buildings = selectors.buildings_visible_to(request.user).only("number", "community__name")
-    form = DirectorySearchForm(request.GET or None, buildings=buildings)
+    show_community = selectors.spans_communities(request.user)
+    communities = selectors.communities_visible_to(request.user).order_by("name") if show_community else None
+    form = DirectorySearchForm(request.GET or None, buildings=buildings, communities=communities)
     filters = form.cleaned_data if form.is_valid() else {}
     residents = selectors.directory_rows(
         request.user,
         text=filters.get("q") or "",
         building_id=filters["building"].pk if filters.get("building") else None,
         tag_id=filters["tag"].pk if filters.get("tag") else None,
+        community_id=filters["community"].pk if filters.get("community") else None,
     )
     page = paginate(request, residents)
     tags_of = selectors.care_tags_by_resident([resident.pk for resident in page])
-    show_community = selectors.spans_communities(request.user)
     context = {
         "form": form,
         "page": page,
