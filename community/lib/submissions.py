@@ -2,9 +2,11 @@
 submit of the same form — a double tap, a resend after a timeout — finds the record the first one made."""
 
 import uuid
+from collections.abc import Callable
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
@@ -42,6 +44,20 @@ def earlier_submission(
     """The record a form with this key already created, or None (see earlier_submissions)."""
     earlier = earlier_submissions(model, [submission_key], community_id, via=via)
     return earlier[0] if earlier else None
+
+
+def save_once(record: Model, earlier: Callable[[], Model | None]) -> tuple[Model, bool]:
+    """Save a new record that carries its form's submission key, in a savepoint: (record, created). When
+    the key's unique constraint refuses it, the same form's other submit saved it meanwhile (two at
+    once): `earlier()` finds that one, which is returned instead."""
+    try:
+        with transaction.atomic():
+            record.save()
+    except IntegrityError:
+        if (found := earlier()) is None:
+            raise
+        return found, False
+    return record, True
 
 
 class SubmissionKeyField(forms.UUIDField):

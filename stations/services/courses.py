@@ -5,11 +5,11 @@ import datetime as dt
 import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from community.lib.submissions import earlier_submission, earlier_submissions, submission_keys
+from community.lib.submissions import earlier_submission, earlier_submissions, save_once, submission_keys
 from community.lib.validators import clean_text
 from residents.models import Resident
 from stations.choices import (
@@ -187,14 +187,7 @@ def course_create(
         open_to_enterprise_staff=open_to_enterprise_staff,
         submission_key=submission_key,
     )
-    try:
-        with transaction.atomic():
-            course.save()
-    except IntegrityError:  # the same form submitted twice at once: the other request saved it
-        if (earlier := earlier_submission(Course, submission_key, space.community_id)) is not None:
-            return earlier
-        raise
-    return course
+    return save_once(course, lambda: earlier_submission(Course, submission_key, space.community_id))[0]
 
 
 @transaction.atomic

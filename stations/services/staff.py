@@ -4,11 +4,11 @@ import datetime as dt
 import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from community.lib.submissions import earlier_submission
+from community.lib.submissions import earlier_submission, save_once
 from community.lib.validators import clean_text
 from residents.selectors import sees_community
 from stations import tasks
@@ -60,13 +60,9 @@ def leave_create(
         reason=clean_text(reason, max_length=200),
         submission_key=submission_key,
     )
-    try:
-        with transaction.atomic():
-            leave.save()
-    except IntegrityError:  # the same form submitted twice at once: the other request saved it
-        if (earlier := _earlier_leave(submission_key, worker)) is not None:
-            return earlier
-        raise
+    leave, created = save_once(leave, lambda: _earlier_leave(submission_key, worker))
+    if not created:
+        return leave
     # Not a field: how many open requests this call handed over, for the confirmation message.
     leave.handed_over = 0
     if starts_on <= timezone.localdate() <= ends_on:

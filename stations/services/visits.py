@@ -4,11 +4,11 @@ import datetime as dt
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from community.lib.submissions import earlier_submission
+from community.lib.submissions import earlier_submission, save_once
 from community.lib.validators import clean_text
 from residents.models import Household, Resident
 from stations.choices import Channel
@@ -52,13 +52,9 @@ def visit_create(
         action=clean_text(action, max_length=TEXT_MAX),
         submission_key=submission_key,
     )
-    try:
-        with transaction.atomic():
-            visit.save()
-    except IntegrityError:  # the same form submitted twice at once: the other request saved it
-        if (earlier := earlier_submission(Visit, submission_key, worker.community_id)) is None:
-            raise
-        return earlier, list(earlier.raised_requests.all())
+    visit, created = save_once(visit, lambda: earlier_submission(Visit, submission_key, worker.community_id))
+    if not created:
+        return visit, list(visit.raised_requests.all())
     raised = []
     for spec in raise_requests or []:
         service_request, _created = service_request_create(
@@ -115,16 +111,9 @@ def errand_create(
         created_by=actor,
         submission_key=submission_key,
     )
-    try:
-        with transaction.atomic():
-            errand.save()
-    except IntegrityError:  # the same form submitted twice at once: the other request saved it
-        if (
-            earlier := earlier_submission(RecurringErrand, submission_key, resident.community_id)
-        ) is not None:
-            return earlier
-        raise
-    return errand
+    return save_once(
+        errand, lambda: earlier_submission(RecurringErrand, submission_key, resident.community_id)
+    )[0]
 
 
 def errand_submission_key(errand: RecurringErrand, due_on: dt.date) -> uuid.UUID:
