@@ -141,3 +141,13 @@ def test_subdistrict_staff_filter_the_directory_by_community(
     assert html.count(f"{NAMES[1]} · ") == 2 and f"{NAMES[0]} · " not in html
     assert street.get(url, {"community": "x"}).status_code == 200  # junk: ignored, not an error page
     assert '<select name="community"' not in as_user(head_a).get(url).content.decode()
+
+
+def test_a_junk_filter_does_not_drop_the_search_text(as_user, head_a, community_a, weekly_tag):
+    grow(community_a, weekly_tag, 3)
+    wanted = factories.ResidentFactory(
+        household=factories.HouseholdFactory(building=factories.BuildingFactory(community=community_a)),
+        name="欧阳娜娜",
+    )
+    response = as_user(head_a).get(reverse("residents:resident_list"), {"q": "欧阳", "building": "99999"})
+    assert [row["url"] for row in response.context["rows"]] == [wanted.get_absolute_url()]

@@ -34,7 +34,9 @@ def resident_list(request: HttpRequest) -> HttpResponse:
     show_community = selectors.spans_communities(request.user)
     communities = selectors.communities_visible_to(request.user).order_by("name") if show_community else None
     form = DirectorySearchForm(request.GET or None, buildings=buildings, communities=communities)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()
+    # The valid ones (none when nothing was asked): a junk building id does not drop the search text.
+    filters = getattr(form, "cleaned_data", {})
     residents = selectors.directory_rows(
         request.user,
         text=filters.get("q") or "",
