@@ -417,3 +417,53 @@ def test_visit_on_a_phone_finds_the_home_then_records_the_visit(page, live_serve
     expect(page.locator("main")).to_contain_text("楼道灯不亮")
     visit = Visit.objects.get()
     assert (visit.household, visit.found) == (desk["household"], "楼道灯不亮")
+
+
+# --- Subdistrict staff on a phone ---------------------------------------------------------------------
+
+
+def test_subdistrict_staff_on_a_phone_tell_the_communities_apart(page, live_server, desk, login):
+    """A subdistrict's communities each have a 3号楼: every row names its community, the filters offer a
+    community, and the menu leads to the visit log they may read."""
+    from stations.choices import Role
+    from stations.services.categories import categories_seed
+    from tests import factories
+
+    community = desk["community"]
+    neighbour = factories.CommunityFactory(name="和平里社区", code="HPL", subdistrict=community.subdistrict)
+    categories_seed(community=neighbour)
+    worker_n = factories.make_worker(
+        community=neighbour, buildings=[factories.BuildingFactory(community=neighbour, number="3号楼")]
+    )
+    make_request(desk, title="安华里的事")
+    service_request_create(
+        actor=worker_n.user,
+        community=neighbour,
+        category=neighbour.categories.get(name="代开药"),
+        title="和平里的事",
+        contact_name="李",
+        contact_phone="13900001111",
+    )
+    factories.make_member(role=Role.SUBDISTRICT, subdistrict=community.subdistrict, username="jiedao")
+    page.set_viewport_size(PHONE)
+    login(page, "jiedao")
+
+    page.goto(f"{live_server.url}/requests/")
+    rows = page.locator("main .list-group > a.list-group-item")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="安华里的事")).to_contain_text("安华里社区")
+    expect(rows.filter(has_text="和平里的事")).to_contain_text("和平里社区")
+    assert_no_horizontal_overflow(page, PHONE)
+    filters = page.locator("form#request-filters")
+    open_panel(page.get_by_role("button", name=zh("Filters and sorting")), filters)
+    filters.get_by_label(zh("Community")).select_option(label="和平里社区")
+    filters.get_by_role("button", name=zh("Apply")).click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("和平里的事")
+    assert_no_horizontal_overflow(page, PHONE)
+
+    page.get_by_role("button", name=zh("Menu")).click()
+    page.get_by_role("button", name=zh("Walking service")).click()
+    page.get_by_role("link", name=zh("Visits"), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(zh("Visit log"))
+    assert_no_horizontal_overflow(page, PHONE)
