@@ -699,6 +699,19 @@ FORM_CASES = [
         {"view": choice_value(["care", "hotspots"]), "mine": bool_value(), "min": integer_value(2, 20)},
     ),
     FormCase(
+        ProactiveFilterForm,
+        {
+            "view": choice_value(["care", "hotspots"]),
+            "mine": bool_value(),
+            "min": integer_value(2, 20),
+            "community": pk_value("community"),
+        },
+        build=lambda w, data, files: ProactiveFilterForm(
+            data, communities=Community.objects.filter(pk=w.community.pk)
+        ),
+        id="ProactiveFilterForm (subdistrict staff)",
+    ),
+    FormCase(
         ErrandForm,
         {
             "submission_key": optional_uuid_value(),

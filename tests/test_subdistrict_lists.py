@@ -151,3 +151,35 @@ def test_a_junk_filter_does_not_drop_the_search_text(as_user, head_a, community_
     )
     response = as_user(head_a).get(reverse("residents:resident_list"), {"q": "欧阳", "building": "99999"})
     assert [row["url"] for row in response.context["rows"]] == [wanted.get_absolute_url()]
+
+
+@pytest.mark.parametrize("view", ["care", "hotspots"])
+def test_subdistrict_staff_filter_the_proactive_lists_by_community(
+    view, as_user, subdistrict_a, head_a, community_a, neighbour, weekly_tag
+):
+    for community in (community_a, neighbour):
+        grow(community, weekly_tag, 2)
+    url = reverse("stations:proactive_list")
+    street = as_user(subdistrict_a)
+    html = street.get(url, {"view": view}).content.decode()
+    assert '<select name="community"' in html
+    assert f"?view=hotspots&amp;community={neighbour.pk}" not in html
+    response = street.get(url, {"view": view, "community": neighbour.pk})
+    html = response.content.decode()
+    assert html.count(f"{NAMES[1]} · ") == 2 and f"{NAMES[0]} · " not in html
+    # The tabs keep the community chosen.
+    assert f"?view=hotspots&amp;community={neighbour.pk}" in html
+    assert f'{reverse("stations:proactive_list")}?community={neighbour.pk}"' in html
+    assert '<select name="community"' not in as_user(head_a).get(url, {"view": view}).content.decode()
+
+
+def test_subdistrict_dashboard_opens_a_communitys_overdue_visits(
+    as_user, subdistrict_a, community_a, neighbour, weekly_tag
+):
+    grow(neighbour, weekly_tag, 2)
+    street = as_user(subdistrict_a)
+    html = street.get(reverse("stations:subdistrict_dashboard")).content.decode()
+    link = f"{reverse('stations:proactive_list')}?community={neighbour.pk}"
+    assert f'<a href="{link}">2</a>' in html
+    page = street.get(link).context["page"]
+    assert len(page.object_list) == 2 and {r.community_id for r in page} == {neighbour.pk}

@@ -228,9 +228,21 @@ class ProactiveFilterForm(forms.Form):
 
     DEFAULT_MIN = 3
 
+    def __init__(self, *args, communities=None, **kwargs):
+        """`communities`: for a user who sees several (subdistrict staff), a select of them as well."""
+        super().__init__(*args, **kwargs)
+        if communities is not None:
+            self.fields["community"] = forms.ModelChoiceField(
+                label=_("Community"),
+                queryset=communities,
+                required=False,
+                empty_label=_("All communities"),
+                widget=forms.Select(attrs={"class": "form-select"}),
+            )
+
     def value(self, name: str):
         """The cleaned value, or the default when missing or invalid (the error is still shown)."""
-        defaults = {"view": self.CARE, "mine": False, "min": self.DEFAULT_MIN}
+        defaults = {"view": self.CARE, "mine": False, "min": self.DEFAULT_MIN, "community": None}
         if not self.is_bound:
             return defaults[name]
         self.is_valid()

@@ -135,7 +135,12 @@ def visits_overdue(
 
 
 def visits_overdue_list(
-    user, *, worker: SocialWorker | None = None, mine_only: bool = False, now: dt.datetime | None = None
+    user,
+    *,
+    worker: SocialWorker | None = None,
+    mine_only: bool = False,
+    community_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> "OverdueResidents":
     """visits_overdue for the proactive page's list: the same residents in the same order with the same
     annotations, in two steps. First one grouped query gives every overdue resident's id, cadence, last
@@ -150,9 +155,11 @@ def visits_overdue_list(
     if not steps:
         return OverdueResidents(user, [], with_mine=False)
     lapsed, due_at = _lapsed_and_due(steps, now)
+    residents = residents_visible_to(user)
+    if community_id:
+        residents = residents.filter(community_id=community_id)
     rows = (
-        residents_visible_to(user)
-        .filter(household__isnull=False, care_tags__visit_cadence_days__isnull=False)
+        residents.filter(household__isnull=False, care_tags__visit_cadence_days__isnull=False)
         .values("pk")
         # Both as aggregates (MAX of the one last visit), so the lapsed test, the due date and the order
         # are over aggregates: a plain subquery would be added to the GROUP BY, once per cadence.
@@ -244,14 +251,21 @@ def days_overdue(due_at: dt.datetime | None, today: dt.date | None = None) -> in
 
 
 def recurring_hotspots(
-    user, *, min_count: int = 3, days: int = HOTSPOT_DAYS, now: dt.datetime | None = None
+    user,
+    *,
+    min_count: int = 3,
+    days: int = HOTSPOT_DAYS,
+    community_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> QuerySet:
     """Buildings where one category keeps coming back: ≥ min_count requests of the same category in the
     same building in the last `days` days. One aggregate query (sr_building_cat_idx)."""
     now = now or timezone.now()
+    requests = requests_visible_to(user)
+    if community_id:
+        requests = requests.filter(community_id=community_id)
     return (
-        requests_visible_to(user)
-        .filter(building__isnull=False, received_at__gte=now - dt.timedelta(days=days))
+        requests.filter(building__isnull=False, received_at__gte=now - dt.timedelta(days=days))
         .order_by()
         .values("building", "building__number", "category", "category__name", "community__name")
         .annotate(n=Count("pk"), proactive=Count("pk", filter=Q(channel__in=list(PROACTIVE_CHANNELS))))

@@ -102,7 +102,7 @@ def rate_cell(ratio: Ratio, list_url: str) -> SafeString:
 @register.simple_tag
 def ranking_row(row: dict, list_url: str, period: str) -> SafeString:
     """A community's row of the subdistrict's ranking: rank, the three rates, open and overdue requests now,
-    residents overdue for a visit."""
+    residents overdue for a visit (opening that community's list of them)."""
     figures, live, queries = row["figures"], row["live"], row["live_queries"]
     return format_html(
         RANKING_ROW,
@@ -126,7 +126,14 @@ def ranking_row(row: dict, list_url: str, period: str) -> SafeString:
         )
         if live["overdue"]
         else "0",
-        care_overdue=_number(row["care_overdue"]),
+        care_overdue=format_html(
+            '<a href="{}?community={}">{}</a>',
+            reverse("stations:proactive_list"),
+            row["community"].pk,
+            _number(row["care_overdue"]),
+        )
+        if row["care_overdue"]
+        else "0",
     )
 
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from community.lib.http import add_service_errors, id_param, paginate, querystring_without_page
 from community.lib.validators import nfkc
 from residents.selectors import (
+    communities_visible_to,
     get_household_for,
     home_community_for,
     households_visible_to,
@@ -155,25 +156,33 @@ def _raise_link_query(row: dict) -> str:
 def proactive_list(request: HttpRequest) -> HttpResponse:
     """未诉先办: care-tagged residents whose visit is overdue, and buildings where one problem keeps
     coming back. Each row leads to the step that deals with it."""
-    form = ProactiveFilterForm(request.GET or None)
+    show_community = spans_communities(request.user)
+    communities = communities_visible_to(request.user).order_by("name") if show_community else None
+    form = ProactiveFilterForm(request.GET or None, communities=communities)
     view = form.value("view")
+    community = form.value("community") if show_community else None
+    community_id = community.pk if community else None
     me = worker_of(request.user)
     context = {
         "form": form,
         "view": view,
         "me": me,
         "query": querystring_without_page(request),
-        "show_community": spans_communities(request.user),
+        "show_community": show_community,
+        "community": community,
     }
     if view == ProactiveFilterForm.HOTSPOTS:
         min_count = form.value("min")
-        page = paginate(request, selectors.recurring_hotspots(request.user, min_count=min_count))
+        page = paginate(
+            request,
+            selectors.recurring_hotspots(request.user, min_count=min_count, community_id=community_id),
+        )
         for row in page:
             row["raise_query"] = _raise_link_query(row)
         context.update(page=page, min_count=min_count, days=selectors.HOTSPOT_DAYS)
     else:
         residents = selectors.visits_overdue_list(
-            request.user, worker=me, mine_only=bool(me and form.value("mine"))
+            request.user, worker=me, mine_only=bool(me and form.value("mine")), community_id=community_id
         )
         page = paginate(request, residents)
         today = timezone.localdate()
