@@ -695,6 +695,20 @@ FORM_CASES = [
         ),
     ),
     FormCase(
+        VisitFilterForm,
+        {
+            "worker": Field(st.sampled_from(["", "all", Ref("worker")]), pk_value("worker_b").junk),
+            "household": pk_value("household"),
+            "community": pk_value("community"),
+        },
+        build=lambda w, data, files: VisitFilterForm(
+            data,
+            workers=SocialWorker.objects.filter(community=w.community),
+            communities=Community.objects.filter(pk=w.community.pk),
+        ),
+        id="VisitFilterForm (subdistrict staff)",
+    ),
+    FormCase(
         ProactiveFilterForm,
         {"view": choice_value(["care", "hotspots"]), "mine": bool_value(), "min": integer_value(2, 20)},
     ),

@@ -183,3 +183,17 @@ def test_subdistrict_dashboard_opens_a_communitys_overdue_visits(
     assert f'<a href="{link}">2</a>' in html
     page = street.get(link).context["page"]
     assert len(page.object_list) == 2 and {r.community_id for r in page} == {neighbour.pk}
+
+
+def test_subdistrict_staff_filter_the_visit_log_by_community(
+    as_user, subdistrict_a, head_a, community_a, neighbour, weekly_tag
+):
+    for community in (community_a, neighbour):
+        grow(community, weekly_tag, 2)
+    url = reverse("stations:visit_list")
+    street = as_user(subdistrict_a)
+    assert '<select name="community"' in street.get(url).content.decode()
+    response = street.get(url, {"community": neighbour.pk})
+    assert {visit.community_id for visit in response.context["page"]} == {neighbour.pk}
+    assert len(response.context["page"].object_list) == 2
+    assert '<select name="community"' not in as_user(head_a).get(url).content.decode()

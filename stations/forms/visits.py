@@ -185,8 +185,17 @@ class VisitFilterForm(forms.Form):
     # At most a 64-bit id: SQLite cannot compare a larger number (OverflowError), whatever the lookup.
     household = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
 
-    def __init__(self, *args, workers=(), me=None, **kwargs):
+    def __init__(self, *args, workers=(), me=None, communities=None, **kwargs):
+        """`communities`: for a user who sees several (subdistrict staff), a select of them as well."""
         super().__init__(*args, **kwargs)
+        if communities is not None:
+            self.fields["community"] = forms.ModelChoiceField(
+                label=_("Community"),
+                queryset=communities,
+                required=False,
+                empty_label=_("All communities"),
+                widget=forms.Select(attrs={"class": "form-select"}),
+            )
         self.workers = {str(w.pk): w for w in workers}
         first = (
             [(self.MINE, _("My visits")), (self.ALL, _("All workers"))]
@@ -209,6 +218,10 @@ class VisitFilterForm(forms.Form):
 
     def household_id(self) -> int | None:
         return self.cleaned_data.get("household") if self.is_bound and self.is_valid() else None
+
+    def community_id(self) -> int | None:
+        community = self.cleaned_data.get("community") if self.is_bound and self.is_valid() else None
+        return community.pk if community else None
 
 
 class ProactiveFilterForm(forms.Form):

@@ -56,7 +56,11 @@ def get_visit_for(user, pk: int) -> Visit:
 
 
 def visit_log(
-    user, *, worker: SocialWorker | None = None, household_id: int | None = None
+    user,
+    *,
+    worker: SocialWorker | None = None,
+    household_id: int | None = None,
+    community_id: int | None = None,
 ) -> QuerySet[Visit]:
     """The visit log (民情日志), newest first, with how many requests each visit raised (and the community,
     for a user who sees several)."""
@@ -67,6 +71,8 @@ def visit_log(
         visits = visits.filter(worker=worker)
     if household_id:
         visits = visits.filter(household_id=household_id)
+    if community_id:
+        visits = visits.filter(community_id=community_id)
     return visits.annotate(
         raised_count=count_subquery(ServiceRequest.objects.all(), "source_visit")
     ).order_by("-visited_at", "-pk")

@@ -110,17 +110,24 @@ def visit_list(request: HttpRequest) -> HttpResponse:
     """The visit log (民情日志): a worker sees their own by default and can switch to everybody's."""
     me = worker_of(request.user)
     workers = workers_visible_to(request.user).order_by("community__name", "display_name")
-    form = VisitFilterForm(request.GET or None, workers=workers, me=me)
+    show_community = spans_communities(request.user)
+    communities = communities_visible_to(request.user).order_by("name") if show_community else None
+    form = VisitFilterForm(request.GET or None, workers=workers, me=me, communities=communities)
     household_id = form.household_id()
     household = households_visible_to(request.user).filter(pk=household_id).first() if household_id else None
-    visits = selectors.visit_log(request.user, worker=form.selected_worker(), household_id=household_id)
+    visits = selectors.visit_log(
+        request.user,
+        worker=form.selected_worker(),
+        household_id=household_id,
+        community_id=form.community_id(),
+    )
     context = {
         "form": form,
         "household": household,
         "page": paginate(request, visits),
         "query": querystring_without_page(request),
         "me": me,
-        "show_community": spans_communities(request.user),
+        "show_community": show_community,
     }
     template = "stations/visit_list.html#results" if request.htmx else "stations/visit_list.html"
     return render(request, template, context)
