@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from community.lib.choices import CommunityModelChoiceField
+from community.lib.choices import CommunityModelChoiceField, community_filter_field
 from community.lib.validators import (
     CleanTextField,
     birth_date_from_id,
@@ -289,13 +289,7 @@ class DirectorySearchForm(forms.Form):
         if buildings is not None:
             self.fields["building"].queryset = buildings
         if communities is not None:
-            self.fields["community"] = forms.ModelChoiceField(
-                label=_("Community"),
-                queryset=communities,
-                required=False,
-                empty_label=_("All communities"),
-                widget=forms.Select(attrs={"class": "form-select"}),
-            )
+            self.fields["community"] = community_filter_field(communities)
 
 
 class RevealForm(forms.Form):

@@ -49,6 +49,12 @@ def communities_visible_to(user) -> QuerySet[Community]:
     return Community.objects.none()
 
 
+def community_choices(user) -> QuerySet[Community] | None:
+    """The communities a user may filter a list by, by name: None for a member of one community, who
+    has nothing to choose."""
+    return communities_visible_to(user).order_by("name") if spans_communities(user) else None
+
+
 def sees_community(user, community_id: int, subdistrict_id: int | None = None) -> bool:
     """Whether communities_visible_to(user) holds this community, answered without a query where the
     membership already tells: always for superusers and members of one community, and for subdistrict

@@ -7,6 +7,7 @@ with its name; with one, the list stays flat. The queryset must have the communi
 (select_related("community")) so grouping adds no query."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 def by_community(choices: list[tuple[str, object, str]]) -> list:
@@ -43,3 +44,15 @@ def grouped_by_community(iterator_class: type[forms.models.ModelChoiceIterator])
 
 class CommunityModelChoiceField(forms.ModelChoiceField):
     iterator = grouped_by_community(forms.models.ModelChoiceIterator)
+
+
+def community_filter_field(communities) -> forms.ModelChoiceField:
+    """The "community" select of a list's filters, for a user who sees several communities (subdistrict
+    staff): optional, "All communities" first."""
+    return forms.ModelChoiceField(
+        label=_("Community"),
+        queryset=communities,
+        required=False,
+        empty_label=_("All communities"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )

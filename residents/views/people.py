@@ -32,7 +32,7 @@ def resident_list(request: HttpRequest) -> HttpResponse:
     # The building filter shows numbers, grouped by community for a user who sees several.
     buildings = selectors.buildings_visible_to(request.user).only("number", "community__name")
     show_community = selectors.spans_communities(request.user)
-    communities = selectors.communities_visible_to(request.user).order_by("name") if show_community else None
+    communities = selectors.community_choices(request.user)
     form = DirectorySearchForm(request.GET or None, buildings=buildings, communities=communities)
     form.is_valid()
     # The valid ones (none when nothing was asked): a junk building id does not drop the search text.

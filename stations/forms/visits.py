@@ -11,7 +11,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from community.lib.choices import by_community
+from community.lib.choices import by_community, community_filter_field
 from community.lib.validators import CleanTextField, validate_plausible_date
 from stations.choices import Urgency
 from stations.models import Category
@@ -189,13 +189,7 @@ class VisitFilterForm(forms.Form):
         """`communities`: for a user who sees several (subdistrict staff), a select of them as well."""
         super().__init__(*args, **kwargs)
         if communities is not None:
-            self.fields["community"] = forms.ModelChoiceField(
-                label=_("Community"),
-                queryset=communities,
-                required=False,
-                empty_label=_("All communities"),
-                widget=forms.Select(attrs={"class": "form-select"}),
-            )
+            self.fields["community"] = community_filter_field(communities)
         self.workers = {str(w.pk): w for w in workers}
         first = (
             [(self.MINE, _("My visits")), (self.ALL, _("All workers"))]
@@ -245,13 +239,7 @@ class ProactiveFilterForm(forms.Form):
         """`communities`: for a user who sees several (subdistrict staff), a select of them as well."""
         super().__init__(*args, **kwargs)
         if communities is not None:
-            self.fields["community"] = forms.ModelChoiceField(
-                label=_("Community"),
-                queryset=communities,
-                required=False,
-                empty_label=_("All communities"),
-                widget=forms.Select(attrs={"class": "form-select"}),
-            )
+            self.fields["community"] = community_filter_field(communities)
 
     def value(self, name: str):
         """The cleaned value, or the default when missing or invalid (the error is still shown)."""

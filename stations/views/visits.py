@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from community.lib.http import add_service_errors, id_param, paginate, querystring_without_page
 from community.lib.validators import nfkc
 from residents.selectors import (
-    communities_visible_to,
+    community_choices,
     get_household_for,
     home_community_for,
     households_visible_to,
@@ -111,7 +111,7 @@ def visit_list(request: HttpRequest) -> HttpResponse:
     me = worker_of(request.user)
     workers = workers_visible_to(request.user).order_by("community__name", "display_name")
     show_community = spans_communities(request.user)
-    communities = communities_visible_to(request.user).order_by("name") if show_community else None
+    communities = community_choices(request.user)
     form = VisitFilterForm(request.GET or None, workers=workers, me=me, communities=communities)
     household_id = form.household_id()
     household = households_visible_to(request.user).filter(pk=household_id).first() if household_id else None
@@ -164,7 +164,7 @@ def proactive_list(request: HttpRequest) -> HttpResponse:
     """未诉先办: care-tagged residents whose visit is overdue, and buildings where one problem keeps
     coming back. Each row leads to the step that deals with it."""
     show_community = spans_communities(request.user)
-    communities = communities_visible_to(request.user).order_by("name") if show_community else None
+    communities = community_choices(request.user)
     form = ProactiveFilterForm(request.GET or None, communities=communities)
     view = form.value("view")
     community = form.value("community") if show_community else None
