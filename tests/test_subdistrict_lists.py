@@ -2,10 +2,13 @@
 row names its community. A member of one community is not told theirs on every row. Naming it costs a
 join, not a query per row."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from stations.choices import Channel
 from stations.models import Category, ServiceRequest
@@ -197,3 +200,17 @@ def test_subdistrict_staff_filter_the_visit_log_by_community(
     assert {visit.community_id for visit in response.context["page"]} == {neighbour.pk}
     assert len(response.context["page"].object_list) == 2
     assert '<select name="community"' not in as_user(head_a).get(url).content.decode()
+
+
+def test_subdistrict_dashboard_totals_open_their_lists(
+    as_user, subdistrict_a, community_a, neighbour, weekly_tag
+):
+    grow(neighbour, weekly_tag, 1)
+    past = timezone.now() - dt.timedelta(days=3)
+    ServiceRequest.objects.update(  # all three overdue
+        received_at=past, response_due_at=past, resolution_due_at=past + dt.timedelta(days=1)
+    )
+    html = as_user(subdistrict_a).get(reverse("stations:subdistrict_dashboard")).content.decode()
+    footer = html[html.index("<tfoot>") : html.index("</tfoot>")]
+    assert f'href="{reverse("stations:request_list")}?overdue=true">3</a>' in footer
+    assert f'<a href="{reverse("stations:proactive_list")}">1</a>' in footer
