@@ -221,7 +221,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
         "page": paginate(request, filterset.qs, per_page=LIST_PAGE_SIZE),
         "query": querystring_without_page(request),
         "filtered": any(k != "page" for k in request.GET),
-        "show_community": spans_communities(request.user),
+        "show_community": filterset.shows_community,
     }
     return render(request, "stations/request_list.html", context)
 

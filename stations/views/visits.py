@@ -167,7 +167,7 @@ def proactive_list(request: HttpRequest) -> HttpResponse:
     communities = community_choices(request.user)
     form = ProactiveFilterForm(request.GET or None, communities=communities)
     view = form.value("view")
-    community = form.value("community") if show_community else None
+    community = form.value("community")  # the form has the field only for a user who sees several
     community_id = community.pk if community else None
     me = worker_of(request.user)
     context = {
