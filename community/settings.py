@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from community.lib.database import postgresql_options
 from community.lib.env import env_bool, env_int, env_list, env_str
 from community.lib.routers import replica_database
 
@@ -85,6 +86,9 @@ TEMPLATES = [
 ]
 
 # SQLite under var/ is the zero-setup default; PostgreSQL (psycopg 3) in CI and production.
+# Prepared statements on PostgreSQL (see community.lib.database.postgresql_options); turn them off only
+# behind a transaction-pooling PgBouncer older than 1.21, which cannot carry them.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 _default_db = f"sqlite:///{VAR_DIR / 'onedesk.sqlite3'}"
 DATABASES = {
     "default": dj_database_url.parse(
@@ -101,13 +105,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # which never happens in production. On a file each thread has its own connection, as in production.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-onedesk.sqlite3")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # No JIT: the dashboard's aggregates have high cost estimates (many FILTER clauses) and PostgreSQL
-    # then spent up to ~1 s JIT-compiling each of them, for queries that run in tens of milliseconds.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
-    # Client-side cursors for QuerySet.iterator(): Django's choice fields iterate their querysets with it,
-    # and a server-side cursor costs three round trips (DECLARE, FETCH, CLOSE) for a list of 30 categories.
-    # The project itself never streams with iterator(); a transaction-pooling PgBouncer needs this anyway.
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    postgresql_options(DATABASES["default"], prepared_statements=DATABASE_PREPARED_STATEMENTS)
 # A read replica (optional): the dashboards, the subdistrict view and the reports read from it inside
 # community.lib.routers.use_replica(); every other read and every write goes to the primary. In tests it
 # mirrors the primary (no second test database).
@@ -117,8 +115,7 @@ if _replica_url:
         dj_database_url.parse(_replica_url, conn_max_age=env_int("CONN_MAX_AGE", 0), conn_health_checks=True)
     )
     if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["replica"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
-        DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        postgresql_options(DATABASES["replica"], prepared_statements=DATABASE_PREPARED_STATEMENTS)
     DATABASE_ROUTERS = ["community.lib.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

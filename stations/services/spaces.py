@@ -250,7 +250,6 @@ def save_booking(booking: Booking, *, taken: bool | None = None, savepoint: bool
     return booking
 
 
-@transaction.atomic
 def booking_create(
     *,
     actor,
@@ -268,49 +267,58 @@ def booking_create(
     Four queries when it books: the space lock, the slot's facts, the row and its history row (the
     staff check is remembered from the view). The submission key is looked up only when it is refused:
     a double tap's second request waits for the lock, then finds the slot held by its own first
-    booking, which it returns instead of "taken"."""
+    booking, which it returns instead of "taken".
+
+    A refusal (slot taken, quota full, closed) commits the transaction, which only read under the space
+    lock, and is raised after it: a rollback would make psycopg forget the connection's prepared
+    statements (community.lib.database), and a busy room is refused often."""
     staff = is_staff_for(actor, space)
     if not staff:
         own = getattr(actor, "resident", None) if actor.is_authenticated else None
         if own is None or resident is None or own.pk != resident.pk:
             raise PermissionDenied(_("You can only book for yourself."))
-    locked = Space.objects.select_for_update().get(pk=space.pk)  # one booking check at a time per space
     purpose = clean_text(purpose, max_length=200)
-    try:
-        facts = slot_facts(locked, starts_at, ends_at, resident)
-        check_booking(
-            actor=actor,
-            space=locked,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            resident=resident,
-            attendees=attendees,
-            staff=staff,
-            facts=facts,
-        )
-        if facts.taken:
-            raise _taken_error()
-    except ValidationError:
-        if submission_key is not None:
-            existing = Booking.objects.filter(submission_key=submission_key).first()
-            if existing is not None:
-                return existing, False
-        raise
-    status = BookingStatus.PENDING if locked.requires_approval and not staff else BookingStatus.CONFIRMED
-    booking = Booking(
-        space=locked,
-        kind=BookingKind.BOOKING,
-        status=status,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        resident=resident,
-        booked_by=actor,
-        purpose=purpose,
-        attendees=attendees,
-        submission_key=submission_key,
-    )
-    # No savepoint: this function's own transaction is what a refused INSERT rolls back.
-    return save_booking(booking, taken=False, savepoint=False), True
+    with transaction.atomic():
+        locked = Space.objects.select_for_update().get(pk=space.pk)  # one booking check at a time per space
+        try:
+            facts = slot_facts(locked, starts_at, ends_at, resident)
+            check_booking(
+                actor=actor,
+                space=locked,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                resident=resident,
+                attendees=attendees,
+                staff=staff,
+                facts=facts,
+            )
+            if facts.taken:
+                raise _taken_error()
+        except ValidationError as exc:
+            if submission_key is not None:
+                existing = Booking.objects.filter(submission_key=submission_key).first()
+                if existing is not None:
+                    return existing, False
+            refusal = exc
+        else:
+            status = (
+                BookingStatus.PENDING if locked.requires_approval and not staff else BookingStatus.CONFIRMED
+            )
+            booking = Booking(
+                space=locked,
+                kind=BookingKind.BOOKING,
+                status=status,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                resident=resident,
+                booked_by=actor,
+                purpose=purpose,
+                attendees=attendees,
+                submission_key=submission_key,
+            )
+            # No savepoint: this transaction is what a refused INSERT rolls back.
+            return save_booking(booking, taken=False, savepoint=False), True
+    raise refusal
 
 
 def series_slots(starts_at: dt.datetime, ends_at: dt.datetime, weeks: int) -> list[Slot]:

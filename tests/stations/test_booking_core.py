@@ -5,7 +5,8 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from stations.choices import BookingStatus, EnrolmentStatus
@@ -48,6 +49,20 @@ def test_overlap_rejected_adjacent_accepted(space, resident_user_a, resident_a, 
     back_to_back = book(worker_a.user, space, other, at(1, 10), at(1, 11))
     assert back_to_back.status == BookingStatus.CONFIRMED
     assert Booking.objects.count() == 2
+
+
+def test_a_refusal_does_not_roll_back(space, resident_user_a, resident_a, worker_a):
+    """The refused transaction only read under the space lock, so it ends with a commit (a release of
+    the test's savepoint here): a rollback would make psycopg drop its prepared statements."""
+    book(resident_user_a, space, resident_a, at(1, 9), at(1, 10))
+    other = factories.ResidentFactory(household=resident_a.household)
+    with CaptureQueriesContext(connection) as captured, pytest.raises(ValidationError) as exc:
+        book(worker_a.user, space, other, at(1, 9, 30), at(1, 10, 30))
+    assert exc.value.code == "taken"
+    statements = [query["sql"].split()[0].upper() for query in captured.captured_queries]
+    assert "RELEASE" in statements
+    assert "ROLLBACK" not in statements
+    assert Booking.objects.count() == 1
 
 
 def test_other_space_same_time_accepted(space, resident_user_a, resident_a, community_a):
