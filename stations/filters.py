@@ -82,19 +82,34 @@ class ReceivedBoundFilter(django_filters.Filter):
 
 
 class CommunityChoiceField(filter_fields.ModelChoiceField):
-    """For a user who sees several communities, the choices are grouped under their community."""
+    """Choices read as rows and, for a user who sees several communities, grouped under their community
+    (community.lib.choices). This one is the buildings'."""
 
     iterator = grouped_by_community(filter_fields.ModelChoiceIterator)
+    row_columns: tuple[str, ...] = ("number",)
+
+    def label_from_row(self, row) -> str:
+        return row.number
 
 
 class CategoryChoiceField(CommunityChoiceField):
+    row_columns = ("name", "parent__name")
+
     def label_from_instance(self, obj: Category) -> str:
         return f"{obj.parent.name} / {obj.name}" if obj.parent_id else obj.name
 
+    def label_from_row(self, row) -> str:
+        return f"{row.parent__name} / {row.name}" if row.parent__name else row.name
+
 
 class WorkerChoiceField(CommunityChoiceField):
+    row_columns = ("display_name",)
+
     def label_from_instance(self, obj: SocialWorker) -> str:
         return obj.display_name
+
+    def label_from_row(self, row) -> str:
+        return row.display_name
 
 
 class CategoryFilter(django_filters.ModelChoiceFilter):

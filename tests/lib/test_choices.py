@@ -75,3 +75,21 @@ def test_subdistrict_visit_log_groups_workers(as_user, subdistrict_a, worker_a, 
     assert f'<option value="{sibling_worker.pk}" selected>' in select(chosen, "worker")
     worker_page = as_user(worker_a.user).get(reverse("stations:visit_list")).content.decode()
     assert groups(select(worker_page, "worker")) == []
+
+
+def test_options_are_labelled_from_rows(as_user, worker_a, two_communities):
+    """The choices are read as rows, not model instances: the labels still name a category's parent,
+    a worker by their display name and a building by its number."""
+    from residents.models import Building
+    from stations.models import Category
+
+    page = as_user(worker_a.user).get(reverse("stations:request_list")).content.decode()
+    child = Category.objects.filter(community=worker_a.community, parent__isnull=False).select_related(
+        "parent"
+    )[0]
+    assert f'<option value="{child.pk}">{child.parent.name} / {child.name}</option>' in select(
+        page, "category"
+    )
+    assert f'<option value="{worker_a.pk}">{worker_a.display_name}</option>' in select(page, "assignee")
+    building = Building.objects.filter(community=worker_a.community)[0]
+    assert f'<option value="{building.pk}">{building.number}</option>' in select(page, "building")
