@@ -106,3 +106,17 @@ def test_clear_bench_bookings_removes_only_the_future_bookings_the_bench_made(co
     left = set(Booking.objects.values_list("pk", flat=True))
     assert ours.pk not in left
     assert {residents.pk, past.pk, elsewhere.pk} <= left
+
+
+def test_cpu_profile_reads_a_process_cpu_time():
+    """bench/cpu_profile.py reads PostgreSQL's backend the way it reads any local process: here, this one."""
+    import os
+    import time
+
+    from bench.cpu_profile import backend_cpu_seconds
+
+    before = backend_cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.05
+    while time.process_time() < deadline:
+        pass
+    assert backend_cpu_seconds(os.getpid()) >= before + 0.03
