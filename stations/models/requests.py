@@ -262,9 +262,10 @@ class ServiceRequest(models.Model):
             # Proactive list: recurring category per building in the last 30 days.
             models.Index(fields=["building", "category", "received_at"], name="sr_building_cat_idx"),
             # The dashboards' period aggregates (stations.selectors.dashboard: live_period_rows,
-            # grouped_figures, live_weekly_trend): a community's requests in a received_at range, with every
-            # column the three rates read (and the pk they count), so the month is an index-only range
-            # scan instead of every row of the community through the plain community index.
+            # grouped_figures, live_weekly_trend, building_category_matrix): a community's requests in a
+            # received_at range, with every column the three rates read, the building the hotspots group by
+            # and the pk they count, so the month is an index-only range scan instead of every row of the
+            # community through the plain community index.
             models.Index(
                 fields=[
                     "community",
@@ -274,6 +275,7 @@ class ServiceRequest(models.Model):
                     "channel",
                     "line",
                     "category",
+                    "building",
                     "accepted_at",
                     "response_due_at",
                     "rated_at",

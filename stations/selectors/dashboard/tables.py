@@ -213,22 +213,23 @@ def building_category_matrix(community: Community, period: Period, now: dt.datet
     """Where problems cluster: received requests per building × category this period (one grouped query),
     laid out as a table of the busiest buildings and categories, with the 每月一题 candidate: the pair that
     recurred most (at least RECURRING_MIN times)."""
-    # The month's received requests (rates.received) picked from sr_comm_period_idx alone, an index-only range
-    # scan, then fetched by primary key — filtering the community's requests row by row would read all its
-    # years of history — and counted per pair before the pairs are joined to their names.
-    received = _in_periods(_requests_of([community]), period).filter(rates.received(period, now)).values("pk")
+    # The month's received requests (rates.received) counted per pair straight from sr_comm_period_idx, an
+    # index-only range scan that carries the building and the category (picking the ids there and reading
+    # each row by primary key took ~12 ms for a community's 4,000 requests of a month, 2 this way), before
+    # the pairs are joined to their names.
+    pairs = (
+        _in_periods(_requests_of([community]), period)
+        .filter(rates.received(period, now), building__isnull=False)
+        .values("building_id", "category_id")
+        .annotate(n=Count("*"))
+    )
     alias = router.db_for_read(ServiceRequest)
-    picked, params = received.query.get_compiler(using=alias).as_sql()
+    grouped, params = pairs.query.get_compiler(using=alias).as_sql()
     with reading(ServiceRequest) as cursor:
         cursor.execute(
             f"""
 SELECT g.building_id, b.number, b.position, g.category_id, c.name, g.n
-FROM (
-  SELECT r.building_id, r.category_id, count(*) AS n
-  FROM stations_servicerequest r
-  WHERE r.id IN ({picked}) AND r.building_id IS NOT NULL
-  GROUP BY r.building_id, r.category_id
-) g
+FROM ({grouped}) g
 JOIN residents_building b ON b.id = g.building_id
 JOIN stations_category c ON c.id = g.category_id
 ORDER BY g.n DESC, b.position, b.number, c.name""",
