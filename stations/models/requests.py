@@ -243,16 +243,22 @@ class ServiceRequest(models.Model):
             # whole table's newest requests and keeps those of the user's communities. Without it, it read
             # and sorted all of a subdistrict's ~200,000 requests for every page (423 ms → 0.3 ms).
             models.Index(fields=["-received_at", "-id"], name="sr_received_idx"),
-            # My queue: open requests of one worker by deadline (partial: closed ones never show).
+            # My queue: open requests of one worker by deadline (partial: closed ones never show). With the
+            # status last, the dashboard's workers' load (open and overdue per worker) reads the index
+            # alone: 4.7 → 0.7 ms for a community's six workers and their ~3,800 open requests. (Carried
+            # columns are key columns, not INCLUDE: SQLite has no INCLUDE, and its check warns about one.)
             models.Index(
-                fields=["assignee", "resolution_due_at"],
+                fields=["assignee", "resolution_due_at", "status"],
                 name="sr_open_assignee_due_idx",
                 condition=~Q(status__in=sorted(CLOSED_STATES)),
             ),
             # Overdue and due-soon counts of a community over open requests (with the status last: the
-            # dashboards' "now" counts read the index alone).
+            # dashboards' "now" counts read the index alone). It carries the assignee and the pk as well, so
+            # the queue's tab counts (stations.selectors.requests.queue_counts: mine, due soon, overdue,
+            # shared) read the index alone too instead of each open request's row: 3.6 → 0.9 ms for a
+            # community's ~3,300 open requests.
             models.Index(
-                fields=["community", "resolution_due_at", "status"],
+                fields=["community", "resolution_due_at", "status", "assignee", "id"],
                 name="sr_open_comm_due_idx",
                 condition=~Q(status__in=sorted(CLOSED_STATES)),
             ),

@@ -180,7 +180,8 @@ def my_queue(
     if view == "shared":
         return base.filter(assignee__isnull=True).order_by("resolution_due_at", "pk")
     # Assisting as a subquery, not a join: no DISTINCT over every column, and PostgreSQL reads the open
-    # requests through the partial index (sr_open_comm_due_idx) instead of all the community's rows.
+    # requests through the partial index (sr_open_comm_due_idx, which also carries the assignee, so
+    # queue_counts reads it alone) instead of all the community's rows.
     mine = base.filter(_mine(worker)) if worker else base.none()
     if view == "due_soon":
         mine = mine.filter(resolution_due_at__gte=now, resolution_due_at__lt=due_soon_cutoff(now))
