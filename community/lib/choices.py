@@ -3,8 +3,8 @@
 Buildings, categories and workers are per community: a subdistrict's ten communities each have a
 "1号楼" and the same category tree, so a flat list repeated "1号楼" ten times with nothing to tell them
 apart. With more than one community among the choices, each community's become an <optgroup> labelled
-with its name; with one, the list stays flat. The queryset must have the community joined
-(select_related("community")) so grouping adds no query."""
+with its name; with one, the list stays flat. The choices are read in one query that joins the
+community's name (grouped_by_community)."""
 
 from django import forms
 from django.forms.models import ModelChoiceIteratorValue
