@@ -1,6 +1,7 @@
 """Reads about the desk's people: social workers, their buildings and leave. Scoped through
 residents.selectors.communities_visible_to."""
 
+from django.contrib.auth.models import User
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -35,8 +36,12 @@ def get_worker_for(user, pk: int) -> SocialWorker:
 
 
 def worker_of(user) -> SocialWorker | None:
-    if not user.is_authenticated:
+    """The user's social worker profile (with its community), or None. The session's user arrives with
+    it joined (community.lib.auth.SESSION_USER_JOINS): then no query."""
+    if user is None or not user.is_authenticated:
         return None
+    if User.social_worker.is_cached(user):
+        return getattr(user, "social_worker", None)
     return SocialWorker.objects.filter(user=user).select_related("community").first()
 
 

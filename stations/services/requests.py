@@ -40,6 +40,7 @@ from stations.models import (
     ServiceRequest,
     SocialWorker,
 )
+from stations.selectors.desk import worker_of
 from stations.services import routing
 from stations.workflow import TRANSITION_ACTIONS, allowed_actions, can_transition_by_action
 
@@ -93,10 +94,6 @@ def _bump(locked: ServiceRequest, *fields: str) -> None:
     locked.save(update_fields=[*fields, "version", "updated_at"])
 
 
-def _worker_of(user) -> SocialWorker | None:
-    return SocialWorker.objects.filter(user=user).first() if user and user.is_authenticated else None
-
-
 def _require(actor, locked: ServiceRequest, action: str, has_pending: bool | None = None) -> None:
     # allowed_actions trusts its caller to have scoped the request; a service cannot (a worker or
     # head of another community would otherwise act on this community's requests).
@@ -105,7 +102,7 @@ def _require(actor, locked: ServiceRequest, action: str, has_pending: bool | Non
     if has_pending is None:
         has_pending = locked.extensions.filter(status=ExtensionStatus.PENDING).exists()
     if action not in allowed_actions(
-        user=actor, service_request=locked, worker=_worker_of(actor), has_pending_extension=has_pending
+        user=actor, service_request=locked, worker=worker_of(actor), has_pending_extension=has_pending
     ):
         raise PermissionDenied(_("You may not do this to this request."))
 
@@ -300,7 +297,7 @@ def service_request_transition(
     now = timezone.now()
     old_status = locked.status
     fields = ["status"]
-    worker = _worker_of(actor)
+    worker = worker_of(actor)
     if to_status == Status.ACCEPTED:
         locked.accepted_at = now
         fields.append("accepted_at")

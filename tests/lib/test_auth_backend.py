@@ -59,3 +59,22 @@ def test_the_session_user_comes_with_the_membership(worker_a, django_assert_num_
     )
     inactive = User.objects.create_user("gone-z", password="x" * 12, is_active=False)
     assert ModelBackend().get_user(inactive.pk) is None and ModelBackend().get_user(10**9) is None
+
+
+def test_the_session_user_comes_with_their_worker_profile(worker_a, head_a, django_assert_num_queries):
+    """worker_of() answers from the session's user without a query: the profile (and its community) is
+    joined, or known to be absent; a user read some other way is still answered, with a query."""
+    from community.lib.auth import ModelBackend
+    from stations.selectors.desk import worker_of
+
+    with django_assert_num_queries(1):
+        user = ModelBackend().get_user(worker_a.user.pk)
+        assert worker_of(user) == worker_a
+        assert worker_of(user).community == worker_a.community
+    head = ModelBackend().get_user(head_a.pk)
+    with django_assert_num_queries(0):
+        assert worker_of(head) is None
+    plain = User.objects.get(pk=worker_a.user.pk)
+    with django_assert_num_queries(1):
+        found = worker_of(plain)
+        assert (found, found.community) == (worker_a, worker_a.community)
