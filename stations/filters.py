@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import fields as filter_fields
 
-from community.lib.choices import grouped_by_community
+from community.lib.choices import BuildingRows, grouped_by_community
 from community.lib.validators import validate_plausible_date
 from residents.models import Building, Community
 from residents.selectors import communities_visible_to, spans_communities
@@ -81,15 +81,11 @@ class ReceivedBoundFilter(django_filters.Filter):
         return qs.filter(received_at__lt=bound) if self.upper else qs.filter(received_at__gte=bound)
 
 
-class CommunityChoiceField(filter_fields.ModelChoiceField):
+class CommunityChoiceField(BuildingRows, filter_fields.ModelChoiceField):
     """Choices read as rows and, for a user who sees several communities, grouped under their community
     (community.lib.choices). This one is the buildings'."""
 
     iterator = grouped_by_community(filter_fields.ModelChoiceIterator)
-    row_columns: tuple[str, ...] = ("number",)
-
-    def label_from_row(self, row) -> str:
-        return row.number
 
 
 class CategoryChoiceField(CommunityChoiceField):

@@ -60,14 +60,20 @@ def grouped_by_community(iterator_class: type[forms.models.ModelChoiceIterator])
     return ByCommunity
 
 
-class CommunityModelChoiceField(forms.ModelChoiceField):
-    """A select of buildings (`number`), grouped by community for a user who sees several."""
+class BuildingRows:
+    """The row a building's choice is read from, and its label (its number): for the fields of both
+    Django's and django-filter's model selects."""
 
-    iterator = grouped_by_community(forms.models.ModelChoiceIterator)
-    row_columns = ("number",)
+    row_columns: tuple[str, ...] = ("number",)
 
     def label_from_row(self, row) -> str:
         return row.number
+
+
+class CommunityModelChoiceField(BuildingRows, forms.ModelChoiceField):
+    """A select of buildings, grouped by community for a user who sees several."""
+
+    iterator = grouped_by_community(forms.models.ModelChoiceIterator)
 
 
 def community_filter_field(communities) -> forms.ModelChoiceField:
