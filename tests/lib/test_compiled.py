@@ -1,0 +1,49 @@
+"""community.lib.compiled.CompiledGet: the ORM's answer, from SQL compiled once."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.db.models import Q
+
+from community.lib.compiled import CompiledGet
+from stations.models import SocialWorker
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_same_instances_as_the_orm(worker_a, django_assert_num_queries):
+    get = CompiledGet(
+        SocialWorker, lambda pk: SocialWorker.objects.select_related("user", "community").filter(pk=pk)
+    )
+    expected = SocialWorker.objects.select_related("user", "community").get(pk=worker_a.pk)
+    with django_assert_num_queries(1):
+        found = get(worker_a.pk)
+        assert (found.user, found.community) == (expected.user, expected.community)  # joined: no query
+    assert type(found) is SocialWorker and found._state.adding is False and found._state.db == "default"
+    assert {f.attname: getattr(found, f.attname) for f in SocialWorker._meta.concrete_fields} == {
+        f.attname: getattr(expected, f.attname) for f in SocialWorker._meta.concrete_fields
+    }
+    assert (
+        found.user.last_login == expected.user.last_login
+        and found.user.date_joined == expected.user.date_joined
+    )
+    found.display_name = "renamed"
+    found.save()  # a normal instance: it saves where it came from
+    assert SocialWorker.objects.get(pk=worker_a.pk).display_name == "renamed"
+
+
+def test_a_missing_row_is_none_and_the_statement_is_kept(worker_a, django_assert_num_queries):
+    get = CompiledGet(User, lambda pk: User.objects.select_related("membership").filter(pk=pk))
+    assert get(10**9) is None
+    statement = get.statements["default"]
+    assert get(worker_a.user.pk) == worker_a.user
+    assert get.statements["default"] is statement  # compiled once
+    with django_assert_num_queries(1):
+        assert get(str(worker_a.user.pk)) == worker_a.user  # the key is prepared as the ORM would
+    with pytest.raises(ValueError):
+        get("not a number")
+
+
+def test_only_a_lookup_by_key_is_compiled():
+    get = CompiledGet(User, lambda pk: User.objects.filter(Q(pk=pk) | Q(username="root")))
+    with pytest.raises(ValueError, match="only parameter"):
+        get(1)
