@@ -3,7 +3,8 @@
 These are the two busiest staff pages; a row rendered by the template engine (an include, a dozen
 variables, three translations, a date filter and a reverse() each) cost about 1 ms, a page of 25
 rows ~25 ms at district scale. Here a row is one format_html() call: every value is escaped by it,
-the translations are looked up once per page and the detail URL is reversed once.
+the translations (labels of status and urgency included: get_status_display() rebuilds the choices'
+dictionary on every call) are looked up once per page and the detail URL is reversed once.
 
 The rows need the list's select_related (category, building, assignee; and community for a user who
 sees several) and the `is_overdue` annotation (stations.selectors.requests.with_overdue)."""
@@ -17,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-from stations.choices import Urgency
+from stations.choices import Status, Urgency
 from stations.models import ServiceRequest
 
 register = template.Library()
@@ -56,6 +57,8 @@ def request_rows(requests: Iterable[ServiceRequest], show_community: bool = Fals
     url_for = _detail_url_maker()
     due, overdue, unassigned = gettext("Due"), gettext("overdue"), gettext("unassigned")
     overdue_suffix = format_html(" · {}", overdue)
+    status_labels = {value: str(label) for value, label in Status.choices}
+    urgent = format_html(' · <span class="text-danger fw-semibold">{}</span>', Urgency.URGENT.label)
     rows = []
     for r in requests:
         rows.append(
@@ -66,14 +69,10 @@ def request_rows(requests: Iterable[ServiceRequest], show_community: bool = Fals
                 community=format_html(" · {}", r.community.name) if show_community else "",
                 category=r.category.name,
                 building=format_html(" · {}", r.building.number) if r.building_id else "",
-                urgency=format_html(
-                    ' · <span class="text-danger fw-semibold">{}</span>', r.get_urgency_display()
-                )
-                if r.urgency == Urgency.URGENT
-                else "",
+                urgency=urgent if r.urgency == Urgency.URGENT else "",
                 title=r.title,
                 badge=r.status_badge,
-                status=r.get_status_display(),
+                status=status_labels[r.status],
                 due_class="text-danger fw-semibold" if r.is_overdue else "text-body-secondary",
                 due=due,
                 due_at=timezone.localtime(r.resolution_due_at).strftime("%Y-%m-%d %H:%M"),
