@@ -2,9 +2,10 @@
 
 import pytest
 from django.contrib.auth.models import User
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from community.lib.compiled import CompiledGet
+from residents.models import Building
 from stations.models import SocialWorker
 
 pytestmark = pytest.mark.django_db
@@ -37,13 +38,31 @@ def test_a_missing_row_is_none_and_the_statement_is_kept(worker_a, django_assert
     statement = get.statements["default"]
     assert get(worker_a.user.pk) == worker_a.user
     assert get.statements["default"] is statement  # compiled once
-    with django_assert_num_queries(1):
-        assert get(str(worker_a.user.pk)) == worker_a.user  # the key is prepared as the ORM would
-    with pytest.raises(ValueError):
-        get("not a number")
+    with pytest.raises(TypeError):
+        get(str(worker_a.user.pk))  # integers only: they reach the SQL as they are
 
 
-def test_only_a_lookup_by_key_is_compiled():
-    get = CompiledGet(User, lambda pk: User.objects.filter(Q(pk=pk) | Q(username="root")))
-    with pytest.raises(ValueError, match="only parameter"):
-        get(1)
+def test_several_keys_and_annotations(worker_a, worker_b, django_assert_num_queries):
+    """Each key goes where its stand-in was; annotations (an Exists here: a converter on SQLite) come
+    as the ORM gives them."""
+    get = CompiledGet(
+        SocialWorker,
+        lambda community, pk: SocialWorker.objects.filter(community=community, pk=pk).annotate(
+            has_buildings=Exists(Building.objects.filter(responsible_workers=OuterRef("pk"))),
+            building_count=Count("buildings"),
+        ),
+    )
+    found = get(worker_a.community_id, worker_a.pk)
+    assert (found, found.has_buildings, found.building_count) == (worker_a, True, 1)
+    assert get(worker_a.community_id, worker_b.pk) is None  # not of that community
+    assert get(worker_b.community_id, worker_b.pk) == worker_b
+
+
+def test_other_parameters_stay_and_a_key_must_reach_the_sql(worker_a):
+    get = CompiledGet(User, lambda pk: User.objects.filter(Q(pk=pk) | Q(username="worker_a")))
+    assert get(10**9) == worker_a.user  # the constant is kept
+    refused = CompiledGet(
+        User, lambda pk: User.objects.filter(pk=-pk)
+    )  # the key does not reach the SQL as given
+    with pytest.raises(ValueError, match="keys as parameters"):
+        refused(1)
