@@ -35,7 +35,16 @@ from stations.models import (
 STAFF_PERMISSION = "stations.change_booking"  # approve, check in, block, book on behalf
 
 
-def _taken_error() -> ValidationError:
+def _taken_error(*, own: bool = False, staff: bool = False) -> ValidationError:
+    """The slot is held. `own`: by a booking of the same person (a second tab, a forgotten booking), which
+    they — or the staff booking for them — are told instead of being sent to look for another time."""
+    if own and staff:
+        return ValidationError(_("This person already has a booking here at this time."), code="taken")
+    if own:
+        return ValidationError(
+            _("You already have a booking here at this time. You can find it under My bookings."),
+            code="taken",
+        )
     return ValidationError(_("This time was just taken. Please pick another time."), code="taken")
 
 
@@ -99,6 +108,7 @@ class SlotFacts:
     opening_hours_hold_it: bool  # an opening interval of that weekday holds the whole slot
     closed_that_day: bool  # the date is one of the space's closed dates
     taken: bool  # an active booking overlaps it
+    taken_by_resident: bool  # ... and one of them is the resident's own
     week_minutes: int  # minutes the resident already holds in this space that week
 
 
@@ -118,7 +128,9 @@ def slot_facts(
         space=OuterRef("pk"), weekday=start.weekday(), opens__lte=start.time(), closes__gte=end_time
     )
     closed = ClosedDate.objects.filter(space=OuterRef("pk"), date=start.date())
+    overlapping = _overlapping(space, starts_at, ends_at, exclude_pk)
     if resident is not None:
+        own = Exists(overlapping.filter(resident=resident))
         used = Subquery(
             _week_bookings(space, resident, starts_at)
             .order_by()
@@ -128,22 +140,25 @@ def slot_facts(
             output_field=DurationField(),
         )
     else:
+        own = Value(False)
         used = Value(None, output_field=DurationField())
     row = (
         Space.objects.filter(pk=space.pk)
         .annotate(
             hours_hold=Exists(opening),
             closed_day=Exists(closed),
-            taken=Exists(_overlapping(space, starts_at, ends_at, exclude_pk)),
+            taken=Exists(overlapping),
+            own=own,
             used=used,
         )
-        .values("hours_hold", "closed_day", "taken", "used")
+        .values("hours_hold", "closed_day", "taken", "own", "used")
         .get()
     )
     return SlotFacts(
         opening_hours_hold_it=row["hours_hold"],
         closed_that_day=row["closed_day"],
         taken=row["taken"],
+        taken_by_resident=bool(row["own"]),
         week_minutes=int(row["used"].total_seconds() // 60) if row["used"] else 0,
     )
 
@@ -293,7 +308,7 @@ def booking_create(
                 facts=facts,
             )
             if facts.taken:
-                raise _taken_error()
+                raise _taken_error(own=facts.taken_by_resident, staff=staff)
         except ValidationError as exc:
             if submission_key is not None:
                 existing = Booking.objects.filter(submission_key=submission_key).first()

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -300,6 +301,30 @@ def test_taken_slot_shows_the_form_again(as_user, resident_user_a, space, neighb
     assert response.status_code == 409
     assert zh("This time was just taken. Please pick another time.") in response.text
     assert response.context["form"].is_bound
+    assert Booking.objects.count() == 1
+
+
+def test_a_slot_held_by_the_same_person_says_so(
+    as_user, resident_user_a, resident_a, space, booking_a, worker_a
+):
+    """A second tab or a forgotten booking: the person is told it is theirs, not to pick another time."""
+    response = as_user(resident_user_a).post(
+        reverse("stations:booking_create", args=[space.pk]), booking_data(at(2, 10, 30), at(2, 11, 30))
+    )
+    assert response.status_code == 409
+    assert (
+        zh("You already have a booking here at this time. You can find it under My bookings.")
+        in response.text
+    )
+    assert zh("This time was just taken. Please pick another time.") not in response.text
+    with pytest.raises(
+        ValidationError
+    ) as refused:  # staff booking for them are told the same, in their words
+        services.booking_create(
+            actor=worker_a.user, space=space, starts_at=at(2, 10), ends_at=at(2, 11), resident=resident_a
+        )
+    assert refused.value.code == "taken"
+    assert refused.value.messages == [zh("This person already has a booking here at this time.")]
     assert Booking.objects.count() == 1
 
 
