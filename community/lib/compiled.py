@@ -20,6 +20,7 @@ from django.db import connections, router
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 _STAND_IN = -2_147_483_000  # keys no real row has: the first key's, then one less for each next key
 
 
@@ -56,6 +57,8 @@ class CompiledGet:
 
     def __call__(self, *keys: int) -> Model | None:
         keys = [operator.index(key) for key in keys]  # integers only: they pass to SQL unchanged
+        if any(not _BIGINT_MIN <= key <= _BIGINT_MAX for key in keys):
+            return None  # no row has such a key (a URL's <int:pk> takes any number of digits)
         alias = router.db_for_read(self.model)
         statement = self.statements.get(alias)
         if statement is None:

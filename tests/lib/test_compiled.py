@@ -40,6 +40,8 @@ def test_a_missing_row_is_none_and_the_statement_is_kept(worker_a, django_assert
     assert get.statements["default"] is statement  # compiled once
     with pytest.raises(TypeError):
         get(str(worker_a.user.pk))  # integers only: they reach the SQL as they are
+    with django_assert_num_queries(0):
+        assert get(10**30) is None and get(-(10**30)) is None  # beyond any integer column: no row, no query
 
 
 def test_several_keys_and_annotations(worker_a, worker_b, django_assert_num_queries):

@@ -556,6 +556,14 @@ def test_detail_404_for_other_community(as_user, worker_b, sr):
     assert as_user(worker_b.user).get(reverse("stations:request_receipt", args=[sr.pk])).status_code == 404
 
 
+def test_detail_of_a_number_no_row_can_have_is_404(as_user, worker_a, sr):
+    """<int:pk> takes any number of digits; beyond a 64-bit integer it is a 404, not a database error."""
+    client = as_user(worker_a.user)
+    for pk in (2**63 - 1, 2**63, 10**40):
+        assert client.get(f"/requests/{pk}/").status_code == 404
+        assert client.get(reverse("stations:request_receipt", args=[pk])).status_code == 404
+
+
 def test_detail_forbidden_for_resident(as_user, resident_user_a, sr):
     assert as_user(resident_user_a).get(sr.get_absolute_url()).status_code == 403
 
