@@ -283,11 +283,13 @@ class DirectorySearchForm(forms.Form):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
-    def __init__(self, *args, buildings=None, communities=None, **kwargs):
-        """`communities`: for a user who sees several (subdistrict staff), a select of them as well."""
+    def __init__(self, *args, buildings=None, building_rows=None, communities=None, **kwargs):
+        """`communities`: for a user who sees several (subdistrict staff), a select of them as well.
+        `building_rows`: the buildings' rows compiled once (residents.selectors.building_choice_rows)."""
         super().__init__(*args, **kwargs)
         if buildings is not None:
             self.fields["building"].queryset = buildings
+        self.fields["building"].compiled_rows = building_rows
         if communities is not None:
             self.fields["community"] = community_filter_field(communities)
 

@@ -4,6 +4,7 @@ dashboard links put in the query string, so a figure on the dashboard opens exac
 `rate` applies the very Q object the dashboard counted (stations.rates.FIGURES)."""
 
 import datetime as dt
+import functools
 
 import django_filters
 from django import forms
@@ -13,10 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import fields as filter_fields
 
-from community.lib.choices import BuildingRows, grouped_by_community
+from community.lib.choices import BuildingRows, choice_rows, grouped_by_community
+from community.lib.compiled import CompiledRows
 from community.lib.validators import validate_plausible_date
 from residents.models import Building, Community
-from residents.selectors import communities_visible_to, spans_communities
+from residents.selectors import communities_visible_to, only_community_id, spans_communities
 from stations import rates
 from stations.choices import OPEN_STATES, Channel, Satisfaction, StationLine, Status, WorkerType
 from stations.models import Category, ServiceRequest, SocialWorker
@@ -120,6 +122,44 @@ class BuildingFilter(django_filters.ModelChoiceFilter):
     field_class = CommunityChoiceField
 
 
+def _categories(communities) -> QuerySet[Category]:
+    return (
+        Category.objects.filter(community__in=communities)
+        .select_related("parent", "community")
+        .order_by("community", "parent__position", "parent__name", "position", "name")
+    )
+
+
+def _buildings(communities) -> QuerySet[Building]:
+    return (
+        Building.objects.filter(community__in=communities)
+        .select_related("community")
+        .order_by("community", "position", "number")
+    )
+
+
+def _workers(communities) -> QuerySet[SocialWorker]:
+    return (
+        SocialWorker.objects.filter(community__in=communities)
+        .select_related("community")
+        .order_by("community", "display_name")
+    )
+
+
+def _compiled(field_class: type[CommunityChoiceField], choices) -> CompiledRows:
+    """The rows of a select's choices in one community, compiled once per process."""
+    model = choices([]).model
+    return CompiledRows(model, lambda community: choice_rows(choices([community]), field_class.row_columns))
+
+
+# filter name: (its choices over some communities, their rows in one community, compiled)
+_SCOPED_CHOICES = {
+    "category": (_categories, _compiled(CategoryChoiceField, _categories)),
+    "building": (_buildings, _compiled(CommunityChoiceField, _buildings)),
+    "assignee": (_workers, _compiled(WorkerChoiceField, _workers)),
+}
+
+
 class ServiceRequestFilter(django_filters.FilterSet):
     """Filters of the request list. Querysets of the choice filters are scoped to the user's communities."""
 
@@ -216,21 +256,11 @@ class ServiceRequestFilter(django_filters.FilterSet):
         # Subdistrict staff choose a community in the form; for others it only comes from dashboard links.
         self.shows_community = spans_communities(user)
         self.filters["community"].queryset = communities.order_by("name")
-        self.filters["category"].queryset = (
-            Category.objects.filter(community__in=communities)
-            .select_related("parent", "community")
-            .order_by("community", "parent__position", "parent__name", "position", "name")
-        )
-        self.filters["building"].queryset = (
-            Building.objects.filter(community__in=communities)
-            .select_related("community")
-            .order_by("community", "position", "number")
-        )
-        self.filters["assignee"].queryset = (
-            SocialWorker.objects.filter(community__in=communities)
-            .select_related("community")
-            .order_by("community", "display_name")
-        )
+        one = only_community_id(user)
+        for name, (choices, rows) in _SCOPED_CHOICES.items():
+            self.filters[name].queryset = choices(communities)
+            if one is not None:
+                self.filters[name].extra["compiled_rows"] = functools.partial(rows, one)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)

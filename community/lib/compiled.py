@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, NamedValuesListIterable, get_related_populators
+from django.db.models.utils import create_namedtuple_class
 
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 _STAND_IN = -2_147_483_000  # keys no real row has: the first key's, then one less for each next key
@@ -34,8 +35,13 @@ class _Statement:
             (i, stand_ins[p]) for i, p in enumerate(self.params) if type(p) is int and p in stand_ins
         ]
         if {key for _i, key in self.slots} != set(range(keys)):
-            raise ValueError(f"a compiled get takes its keys as parameters, not {self.params!r}")
+            raise ValueError(f"a compiled query takes its keys as parameters, not {self.params!r}")
         self.compiler = compiler
+        self.fetch_mode = queryset._fetch_mode
+        if queryset._iterable_class is not ModelIterable:  # values_list(): rows, named if it asked for names
+            named = queryset._iterable_class is NamedValuesListIterable
+            self.row_class = create_namedtuple_class(*queryset._fields) if named else tuple
+            return
         klass_info = compiler.klass_info
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         self.model = klass_info["model"]
@@ -43,19 +49,17 @@ class _Statement:
         self.init_list = [column[0].target.attname for column in compiler.select[start:end]]
         self.populators = get_related_populators(klass_info, compiler.select, alias, queryset._fetch_mode)
         self.annotations = list(compiler.annotation_col_map.items())
-        self.fetch_mode = queryset._fetch_mode
 
 
-class CompiledGet:
-    """`CompiledGet(User, lambda pk: User.objects.select_related(…).filter(pk=pk))(42)`: the instance with
-    that key, or None. Read from the database the router names for reading the model, as the ORM would."""
-
+class _Compiled:
     def __init__(self, model: type[Model], factory: Callable[..., QuerySet]) -> None:
         self.model = model
         self.factory = factory
         self.statements: dict[str, _Statement] = {}
 
-    def __call__(self, *keys: int) -> Model | None:
+    def _run(self, keys: tuple, size: int | None) -> tuple[str, _Statement, list] | None:
+        """The statement and the rows for these keys (at most `size`, or all); None when no row can have
+        such a key."""
         keys = [operator.index(key) for key in keys]  # integers only: they pass to SQL unchanged
         if any(not _BIGINT_MIN <= key <= _BIGINT_MAX for key in keys):
             return None  # no row has such a key (a URL's <int:pk> takes any number of digits)
@@ -69,9 +73,19 @@ class CompiledGet:
             params[i] = keys[key]
         with connections[alias].cursor() as cursor:
             cursor.execute(statement.sql, params)
-            rows = cursor.fetchmany(2)
-        if len(rows) != 1:
+            rows = cursor.fetchall() if size is None else cursor.fetchmany(size)
+        return alias, statement, rows
+
+
+class CompiledGet(_Compiled):
+    """`CompiledGet(User, lambda pk: User.objects.select_related(…).filter(pk=pk))(42)`: the instance with
+    that key, or None. Read from the database the router names for reading the model, as the ORM would."""
+
+    def __call__(self, *keys: int) -> Model | None:
+        found = self._run(keys, 2)
+        if found is None or len(found[2]) != 1:
             return None
+        alias, statement, rows = found
         (row,) = statement.compiler.results_iter(results=[rows])
         obj = statement.model.from_db(
             alias, statement.init_list, row[statement.fields], fetch_mode=statement.fetch_mode
@@ -81,3 +95,16 @@ class CompiledGet:
         for name, position in statement.annotations:
             setattr(obj, name, row[position])
         return obj
+
+
+class CompiledRows(_Compiled):
+    """`CompiledRows(Building, lambda community: Building.objects.filter(community=community).values_list(…))(7)`:
+    the rows of a values_list() queryset for these keys, as tuples (named ones for `named=True`)."""
+
+    def __call__(self, *keys: int) -> list[tuple]:
+        found = self._run(keys, None)
+        if found is None:
+            return []
+        _alias, statement, rows = found
+        new = tuple.__new__  # as NamedValuesListIterable makes its rows
+        return [new(statement.row_class, row) for row in statement.compiler.results_iter(results=[rows])]

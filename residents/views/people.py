@@ -33,7 +33,12 @@ def resident_list(request: HttpRequest) -> HttpResponse:
     buildings = selectors.buildings_visible_to(request.user).only("number", "community__name")
     show_community = selectors.spans_communities(request.user)
     communities = selectors.community_choices(request.user)
-    form = DirectorySearchForm(request.GET or None, buildings=buildings, communities=communities)
+    form = DirectorySearchForm(
+        request.GET or None,
+        buildings=buildings,
+        building_rows=selectors.building_choice_rows(request.user),
+        communities=communities,
+    )
     form.is_valid()
     # The valid ones (none when nothing was asked): a junk building id does not drop the search text.
     filters = getattr(form, "cleaned_data", {})

@@ -29,7 +29,7 @@ from django.utils import timezone
 from community.lib.compiled import CompiledGet
 from community.lib.validators import nfkc
 from residents.models import Building, Community, Enterprise, Membership, Resident
-from residents.selectors import community_scope, resident_search, spans_communities
+from residents.selectors import community_scope, only_community_id, resident_search, spans_communities
 from stations.choices import OPEN_STATES, ExtensionStatus
 from stations.models import (
     Category,
@@ -78,14 +78,14 @@ def get_request_for(user, pk: int, *, detail: bool = False) -> ServiceRequest:
     (community.lib.compiled): building and compiling it was half of the detail page's own CPU."""
     if not user.has_perm("stations.view_servicerequest"):
         raise Http404
-    scope = community_scope(user)
-    if isinstance(scope, list) and len(scope) == 1:
-        found = _COMPILED_GETS[detail](scope[0], pk)
+    community = only_community_id(user)
+    if community is not None:
+        found = _COMPILED_GETS[detail](community, pk)
         if found is None:
             raise Http404
         prefetch_related_objects([found], *REQUEST_PREFETCH)
         return found
-    queryset = _request_queryset(scope, detail=detail, spans=spans_communities(user))
+    queryset = _request_queryset(community_scope(user), detail=detail, spans=spans_communities(user))
     try:
         return queryset.prefetch_related(*REQUEST_PREFETCH).get(
             pk=pk

@@ -93,3 +93,49 @@ def test_options_are_labelled_from_rows(as_user, worker_a, two_communities):
     assert f'<option value="{worker_a.pk}">{worker_a.display_name}</option>' in select(page, "assignee")
     building = Building.objects.filter(community=worker_a.community)[0]
     assert f'<option value="{building.pk}">{building.number}</option>' in select(page, "building")
+
+
+def test_one_communitys_choices_come_from_compiled_rows(worker_a, subdistrict_a, two_communities):
+    """A member of one community: the three selects read their rows with SQL compiled once per process,
+    the same rows the ORM reads; subdistrict staff keep the ORM's query over their communities."""
+    from stations.filters import ServiceRequestFilter
+    from stations.models import ServiceRequest
+
+    mine = ServiceRequestFilter(None, queryset=ServiceRequest.objects.none(), user=worker_a.user).form
+    theirs = ServiceRequestFilter(None, queryset=ServiceRequest.objects.none(), user=subdistrict_a).form
+    for name in ("building", "assignee", "category"):
+        field = mine.fields[name]
+        assert field.compiled_rows is not None and theirs.fields[name].compiled_rows is None
+        from_orm = [(v, label) for v, label in theirs.fields[name].choices if not isinstance(label, list)]
+        assert list(field.choices)[1:], name  # choices beyond the empty one
+        compiled = {str(v): label for v, label in field.choices}
+        orm = {str(v): label for v, label in from_orm}
+        orm.update(
+            {
+                str(v): label
+                for _g, group in theirs.fields[name].choices
+                if isinstance(group, list)
+                for v, label in group
+            }
+        )
+        assert compiled.items() <= orm.items(), name  # each of one community's choices, as the ORM labels it
+
+
+def test_the_directorys_building_select_of_one_community(
+    worker_a, subdistrict_a, two_communities, building_a
+):
+    from residents.forms import DirectorySearchForm
+    from residents.selectors import building_choice_rows, buildings_visible_to
+
+    assert building_choice_rows(subdistrict_a) is None
+    compiled = DirectorySearchForm(
+        buildings=buildings_visible_to(worker_a.user), building_rows=building_choice_rows(worker_a.user)
+    )
+    orm = DirectorySearchForm(buildings=buildings_visible_to(worker_a.user))
+    assert compiled.fields["building"].compiled_rows is not None
+    assert [(str(v), label) for v, label in compiled.fields["building"].choices] == [
+        (str(v), label) for v, label in orm.fields["building"].choices
+    ]
+    assert (str(building_a.pk), building_a.number) in [
+        (str(v), label) for v, label in compiled.fields["building"].choices
+    ]

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.db.models import Count, Exists, OuterRef, Q
 
-from community.lib.compiled import CompiledGet
+from community.lib.compiled import CompiledGet, CompiledRows
 from residents.models import Building
 from stations.models import SocialWorker
 
@@ -68,3 +68,23 @@ def test_other_parameters_stay_and_a_key_must_reach_the_sql(worker_a):
     )  # the key does not reach the SQL as given
     with pytest.raises(ValueError, match="keys as parameters"):
         refused(1)
+
+
+def test_rows_of_a_values_list(worker_a, building_a, django_assert_num_queries):
+    from stations.models import Category
+    from stations.services.categories import categories_seed
+
+    categories_seed(community=worker_a.community)
+    ordered = Category.objects.select_related("parent").order_by("parent__name", "name")
+    named = CompiledRows(
+        Category, lambda c: ordered.filter(community=c).values_list("pk", "parent__name", "name", named=True)
+    )
+    plain = CompiledRows(Building, lambda c: Building.objects.filter(community=c).values_list("pk", "number"))
+    expected = list(
+        ordered.filter(community=worker_a.community).values_list("pk", "parent__name", "name", named=True)
+    )
+    with django_assert_num_queries(1):
+        rows = named(worker_a.community_id)
+    assert rows == expected and rows[0].name == expected[0].name and len(rows) > 10
+    assert plain(worker_a.community_id) == [(building_a.pk, building_a.number)]
+    assert plain(10**9) == [] and plain(10**30) == []
