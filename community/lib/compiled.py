@@ -1,17 +1,18 @@
-"""A query that every page runs, compiled to SQL once per process instead of on every request.
+"""Queries the busiest pages run, compiled to SQL once per process instead of on every request.
 
 Building and compiling a queryset is most of what a small query costs here: the session's user with its
 two joined profiles took 1.5 ms of CPU a page through the ORM and 0.3 ms as the same SQL sent again
 (measured in-process on the district database). PostgreSQL already keeps the statement prepared
 (community.lib.database); this keeps Django's half of the work too.
 
-`CompiledGet(model, factory)` takes a function that returns the queryset of at most one row for given
-integer keys (a primary key, a community's id, ...). It is called once per database alias with stand-in
-keys; its SQL, where each stand-in sits among the parameters, and the compiler's map of columns to
-models are kept. Each call sends that SQL with the real keys and builds the instance as Django's
-ModelIterable does: the same model, related objects from select_related, annotations and field
-converters. A queryset whose stand-ins do not come through as parameters is refused when it is first
-compiled, not answered wrongly; prefetch_related is not run (prefetch_related_objects does that)."""
+Both kinds take a function that returns the queryset for given integer keys (a primary key, a
+community's id, ...). It is called once per database alias with stand-in keys; its SQL, where each
+stand-in sits among the parameters, and the compiler's map of columns are kept, and each call sends that
+SQL with the real keys. `CompiledGet` builds the one instance as Django's ModelIterable does (the same
+model, related objects from select_related, annotations, field converters; prefetch_related is not run:
+prefetch_related_objects does that); `CompiledRows` gives the rows of a values_list() queryset, named
+for `named=True`. A queryset whose stand-ins do not come through as parameters is refused when it is
+first compiled, not answered wrongly, and a key beyond a 64-bit integer finds nothing without a query."""
 
 import operator
 from collections.abc import Callable
