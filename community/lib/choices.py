@@ -68,7 +68,7 @@ def grouped_by_community(iterator_class: type[forms.models.ModelChoiceIterator])
 
 class RowChoices:
     """A model select whose choices are read as rows (grouped_by_community): the columns its label needs
-    (`row_columns`) and the label made from a row (`label_from_row`).
+    (`row_columns`); each kind of select makes the label from a row in its own `label_from_row`.
 
     `compiled_rows`: a function that returns those rows, for a user of one community: the rows' query
     compiled once per process (community.lib.compiled.CompiledRows with the community bound), instead of
@@ -79,9 +79,6 @@ class RowChoices:
     def __init__(self, *args, compiled_rows: Callable[[], list] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.compiled_rows = compiled_rows
-
-    def label_from_row(self, row) -> str:
-        raise NotImplementedError
 
 
 class BuildingRows(RowChoices):
