@@ -87,9 +87,8 @@ def get_request_for(user, pk: int, *, detail: bool = False) -> ServiceRequest:
         return found
     queryset = _request_queryset(community_scope(user), detail=detail, spans=spans_communities(user))
     try:
-        return queryset.prefetch_related(*REQUEST_PREFETCH).get(
-            pk=pk
-        )  # get(): no ORDER BY, which first() would add to the planning
+        # get(): no ORDER BY, which first() would add to the planning
+        return queryset.prefetch_related(*REQUEST_PREFETCH).get(pk=pk)
     except ServiceRequest.DoesNotExist:
         raise Http404 from None
 
