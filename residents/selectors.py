@@ -91,7 +91,8 @@ def only_community_id(user) -> int | None:
     return pk if kind == "community" else None
 
 
-_BUILDING_ROWS = CompiledRows(
+# A building select's rows in one community (community.lib.choices.RowChoices), compiled once per process.
+BUILDING_CHOICE_ROWS = CompiledRows(
     Building,
     lambda community: choice_rows(Building.objects.filter(community=community), BuildingRows.row_columns),
 )
@@ -101,7 +102,7 @@ def building_choice_rows(user) -> Callable[[], list] | None:
     """For a building select (community.lib.choices.RowChoices) of a member of one community: its rows, read
     with SQL compiled once per process. None for the others, whose select reads its own queryset."""
     community = only_community_id(user)
-    return None if community is None else functools.partial(_BUILDING_ROWS, community)
+    return None if community is None else functools.partial(BUILDING_CHOICE_ROWS, community)
 
 
 def spans_communities(user) -> bool:

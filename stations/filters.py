@@ -18,7 +18,12 @@ from community.lib.choices import BuildingRows, choice_rows, grouped_by_communit
 from community.lib.compiled import CompiledRows
 from community.lib.validators import validate_plausible_date
 from residents.models import Building, Community
-from residents.selectors import communities_visible_to, only_community_id, spans_communities
+from residents.selectors import (
+    BUILDING_CHOICE_ROWS,
+    communities_visible_to,
+    only_community_id,
+    spans_communities,
+)
 from stations import rates
 from stations.choices import OPEN_STATES, Channel, Satisfaction, StationLine, Status, WorkerType
 from stations.models import Category, ServiceRequest, SocialWorker
@@ -155,7 +160,7 @@ def _compiled(field_class: type[CommunityChoiceField], choices) -> CompiledRows:
 # filter name: (its choices over some communities, their rows in one community, compiled)
 _SCOPED_CHOICES = {
     "category": (_categories, _compiled(CategoryChoiceField, _categories)),
-    "building": (_buildings, _compiled(CommunityChoiceField, _buildings)),
+    "building": (_buildings, BUILDING_CHOICE_ROWS),
     "assignee": (_workers, _compiled(WorkerChoiceField, _workers)),
 }
 
