@@ -9,8 +9,9 @@ go through crispy unchanged."""
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 from django import forms, template
 from django.forms import BoundField
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+
+from community.lib.html import format_html, format_html_join
 
 register = template.Library()
 

@@ -15,10 +15,10 @@ from django import template
 from django.conf import settings
 from django.urls import reverse
 from django.utils.formats import get_format, localize
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from community.lib.html import format_html, format_html_join
 from stations.selectors.dashboard.figures import Ratio
 
 register = template.Library()

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from django import template
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from community.lib.html import format_html
 from stations.choices import Status, Urgency
 from stations.models import ServiceRequest
 

@@ -14,10 +14,11 @@ from django.template.defaulttags import CsrfTokenNode
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
-from django.utils.html import escape, format_html
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, pgettext
 
+from community.lib.html import format_html
 from stations.choices import BookingKind
 from stations.models import Booking, Space
 from stations.selectors.spaces import Cell, WeekGrid
