@@ -10,10 +10,16 @@ community's id, ...). It is called once per database alias with stand-in keys; i
 stand-in sits among the parameters, and the compiler's map of columns are kept, and each call sends that
 SQL with the real keys. `CompiledGet` builds the one instance as Django's ModelIterable does (the same
 model, related objects from select_related, annotations, field converters; prefetch_related is not run:
-prefetch_related_objects does that); `CompiledRows` gives the rows of a values_list() queryset, named
-for `named=True`. A queryset whose stand-ins do not come through as parameters is refused when it is
-first compiled, not answered wrongly, and a key beyond a 64-bit integer finds nothing without a query."""
+prefetch_related_objects does that); `CompiledList` builds the instances of many rows, a window of them
+at a time (LIMIT and OFFSET as parameters: one statement for every page); `CompiledRows` gives the rows
+of a values_list() queryset, named for `named=True`. A queryset whose stand-ins do not come through as
+parameters is refused when it is first compiled, not answered wrongly, and a key beyond a 64-bit integer
+finds nothing without a query.
 
+Keys are integers, or aware datetimes compared with DateTimeFields (a deadline against "now"): those are
+adapted for the database as the field adapts them."""
+
+import datetime as dt
 import operator
 from collections.abc import Callable
 
@@ -24,18 +30,44 @@ from django.db.models.utils import create_namedtuple_class
 
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 _STAND_IN = -2_147_483_000  # keys no real row has: the first key's, then one less for each next key
+_MOMENT_STAND_IN = dt.datetime(1901, 12, 13, 20, 45, 52, tzinfo=dt.UTC)  # then 1 µs later for each next key
+
+
+def _key(value) -> int | dt.datetime:
+    """An integer key as it is, an aware datetime as it is; anything else is refused."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise TypeError("a compiled query takes aware datetimes")
+        return value
+    return operator.index(value)
+
+
+def _stand_in(n: int, key) -> int | dt.datetime:
+    if isinstance(key, dt.datetime):
+        return _MOMENT_STAND_IN + dt.timedelta(microseconds=n)
+    return _STAND_IN - n
 
 
 class _Statement:
-    def __init__(self, queryset: QuerySet, alias: str, keys: int) -> None:
+    def __init__(self, queryset: QuerySet, alias: str, stand_ins: list) -> None:
+        if queryset.query.is_sliced:
+            raise ValueError("a compiled query is not sliced: CompiledList takes the window")
         compiler = queryset.query.get_compiler(using=alias)
         self.sql, params = compiler.as_sql()
         self.params = list(params)
-        stand_ins = {_STAND_IN - n: n for n in range(keys)}
+        adapt_moment = connections[alias].ops.adapt_datetimefield_value
+        # Each key's stand-in as the database receives it (a datetime is adapted as its field adapts it).
+        adapters = [adapt_moment if isinstance(s, dt.datetime) else None for s in stand_ins]
+        sent = {}
+        for n, (stand_in, adapt) in enumerate(zip(stand_ins, adapters, strict=True)):
+            value = adapt(stand_in) if adapt else stand_in
+            sent[type(value), value] = n
         self.slots = [
-            (i, stand_ins[p]) for i, p in enumerate(self.params) if type(p) is int and p in stand_ins
+            (i, n, adapters[n])
+            for i, p in enumerate(self.params)
+            if (n := sent.get((type(p), p))) is not None
         ]
-        if {key for _i, key in self.slots} != set(range(keys)):
+        if {n for _i, n, _adapt in self.slots} != set(range(len(stand_ins))):
             raise ValueError(f"a compiled query takes its keys as parameters, not {self.params!r}")
         self.compiler = compiler
         self.fetch_mode = queryset._fetch_mode
@@ -56,24 +88,32 @@ class _Compiled:
     def __init__(self, model: type[Model], factory: Callable[..., QuerySet]) -> None:
         self.model = model
         self.factory = factory
-        self.statements: dict[str, _Statement] = {}
+        # By database alias and the kinds of the keys (True for an integer, False for a datetime).
+        self.statements: dict[tuple, _Statement] = {}
 
-    def _run(self, keys: tuple, size: int | None) -> tuple[str, _Statement, list] | None:
-        """The statement and the rows for these keys (at most `size`, or all); None when no row can have
-        such a key."""
-        keys = [operator.index(key) for key in keys]  # integers only: they pass to SQL unchanged
-        if any(not _BIGINT_MIN <= key <= _BIGINT_MAX for key in keys):
+    def _run(
+        self, keys: tuple, size: int | None, window: tuple[int, int] | None = None
+    ) -> tuple[str, _Statement, list] | None:
+        """The statement and the rows for these keys (at most `size`, or all; `window`: LIMIT and OFFSET);
+        None when no row can have such a key."""
+        keys = [_key(key) for key in keys]
+        if any(type(key) is int and not _BIGINT_MIN <= key <= _BIGINT_MAX for key in keys):
             return None  # no row has such a key (a URL's <int:pk> takes any number of digits)
         alias = router.db_for_read(self.model)
-        statement = self.statements.get(alias)
+        kinds = (alias, *(type(key) is int for key in keys))
+        statement = self.statements.get(kinds)
         if statement is None:
-            stand_ins = [_STAND_IN - n for n in range(len(keys))]
-            statement = self.statements[alias] = _Statement(self.factory(*stand_ins), alias, len(keys))
+            stand_ins = [_stand_in(n, key) for n, key in enumerate(keys)]
+            statement = self.statements[kinds] = _Statement(self.factory(*stand_ins), alias, stand_ins)
         params = list(statement.params)
-        for i, key in statement.slots:
-            params[i] = keys[key]
+        for i, n, adapt in statement.slots:
+            params[i] = adapt(keys[n]) if adapt else keys[n]
+        sql = statement.sql
+        if window is not None:
+            sql = f"{sql} LIMIT %s OFFSET %s"
+            params += window
         with connections[alias].cursor() as cursor:
-            cursor.execute(statement.sql, params)
+            cursor.execute(sql, params)
             rows = cursor.fetchall() if size is None else cursor.fetchmany(size)
         return alias, statement, rows
 
@@ -82,12 +122,19 @@ class CompiledGet(_Compiled):
     """`CompiledGet(User, lambda pk: User.objects.select_related(…).filter(pk=pk))(42)`: the instance with
     that key, or None. Read from the database the router names for reading the model, as the ORM would."""
 
-    def __call__(self, *keys: int) -> Model | None:
+    def __call__(self, *keys: int | dt.datetime) -> Model | None:
         found = self._run(keys, 2)
         if found is None or len(found[2]) != 1:
             return None
         alias, statement, rows = found
-        (row,) = statement.compiler.results_iter(results=[rows])
+        (obj,) = _instances(alias, statement, rows)
+        return obj
+
+
+def _instances(alias: str, statement: _Statement, rows: list) -> list[Model]:
+    """The rows as the model's instances, built as ModelIterable builds them."""
+    objs = []
+    for row in statement.compiler.results_iter(results=[rows]):
         obj = statement.model.from_db(
             alias, statement.init_list, row[statement.fields], fetch_mode=statement.fetch_mode
         )
@@ -95,14 +142,52 @@ class CompiledGet(_Compiled):
             populator.populate(row, obj)
         for name, position in statement.annotations:
             setattr(obj, name, row[position])
-        return obj
+        objs.append(obj)
+    return objs
+
+
+class CompiledList(_Compiled):
+    """`CompiledList(Request, lambda community: Request.objects.filter(community=community).order_by("pk"))`:
+    `(7, offset=50, limit=25)` gives instances of rows 51-75 (as the ORM's `[50:75]`; the queryset must
+    order its rows), `(7)` all of them. `.window(7, count=n)` is the same for a Paginator."""
+
+    def __call__(self, *keys: int | dt.datetime, offset: int = 0, limit: int | None = None) -> list[Model]:
+        window = None if limit is None else (max(limit, 0), max(offset, 0))
+        found = self._run(keys, None, window)
+        if found is None:
+            return []
+        return _instances(*found)
+
+    def window(self, *keys: int | dt.datetime, count: int) -> "Window":
+        return Window(lambda offset, limit: self(*keys, offset=offset, limit=limit), count)
+
+
+class Window:
+    """What a Paginator needs of a CompiledList's rows when the count is already known: the count, and a
+    slice read with LIMIT/OFFSET."""
+
+    def __init__(self, read: Callable[[int, int], list], count: int) -> None:
+        self._read = read
+        self._count = count
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: slice) -> list:
+        if not isinstance(index, slice) or index.step is not None:
+            raise TypeError("a window is read by a slice of consecutive rows")
+        start, stop, _step = index.indices(self._count)
+        return self._read(start, stop - start) if stop > start else []
 
 
 class CompiledRows(_Compiled):
     """`CompiledRows(Building, lambda community: Building.objects.filter(community=community).values_list(…))(7)`:
     the rows of a values_list() queryset for these keys, as tuples (named ones for `named=True`)."""
 
-    def __call__(self, *keys: int) -> list[tuple]:
+    def __call__(self, *keys: int | dt.datetime) -> list[tuple]:
         found = self._run(keys, None)
         if found is None:
             return []

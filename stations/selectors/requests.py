@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.http import Http404
 from django.utils import timezone
 
-from community.lib.compiled import CompiledGet
+from community.lib.compiled import CompiledGet, CompiledList, CompiledRows
 from community.lib.validators import nfkc
 from residents.models import Building, Community, Enterprise, Membership, Resident
 from residents.selectors import community_scope, only_community_id, resident_search, spans_communities
@@ -200,9 +200,14 @@ def due_soon_cutoff(now: dt.datetime | None = None) -> dt.datetime:
     return (now or timezone.now()) + dt.timedelta(hours=24)
 
 
-def _mine(worker: SocialWorker) -> Q:
-    """Requests the worker is assigned to or assists on."""
-    return Q(assignee=worker) | Q(pk__in=worker.assisting_requests.values("pk"))
+def _mine(worker: int) -> Q:
+    """Requests the worker (by id) is assigned to or assists on: the assisting as a subquery, not a join,
+    so no row repeats (no DISTINCT over every column) and no count is multiplied."""
+    assisting = ServiceRequest.assisting.through.objects.filter(socialworker=worker).values("servicerequest")
+    return Q(assignee=worker) | Q(pk__in=assisting)
+
+
+QUEUE_TABS = ("mine", "due_soon", "overdue", "shared")
 
 
 def my_queue(
@@ -212,14 +217,17 @@ def my_queue(
     Its size is `queue_counts(...)[view]` for the same `now`."""
     now = now or timezone.now()
     base = requests_visible_to(user).filter(status__in=OPEN_STATES)
+    return _tab(base, view, worker.pk if worker else None, now, due_soon_cutoff(now))
+
+
+def _tab(base: QuerySet, view: str, worker: int | None, now: dt.datetime, cutoff: dt.datetime) -> QuerySet:
     if view == "shared":
         return base.filter(assignee__isnull=True).order_by("resolution_due_at", "pk")
-    # Assisting as a subquery, not a join: no DISTINCT over every column, and PostgreSQL reads the open
-    # requests through the partial index (sr_open_comm_due_idx, which also carries the assignee, so
-    # queue_counts reads it alone) instead of all the community's rows.
-    mine = base.filter(_mine(worker)) if worker else base.none()
+    # PostgreSQL reads the open requests through the partial index (sr_open_comm_due_idx, which also
+    # carries the assignee, so queue_counts reads it alone) instead of all the community's rows.
+    mine = base.filter(_mine(worker)) if worker is not None else base.none()
     if view == "due_soon":
-        mine = mine.filter(resolution_due_at__gte=now, resolution_due_at__lt=due_soon_cutoff(now))
+        mine = mine.filter(resolution_due_at__gte=now, resolution_due_at__lt=cutoff)
     elif view == "overdue":
         mine = mine.filter(resolution_due_at__lt=now)
     return mine.order_by("resolution_due_at", "pk")
@@ -228,17 +236,68 @@ def my_queue(
 def queue_counts(user, worker: SocialWorker | None, *, now: dt.datetime | None = None) -> dict[str, int]:
     """The tab counts of the queue in one query."""
     now = now or timezone.now()
-    base = requests_visible_to(user).filter(status__in=OPEN_STATES)
-    # Same rows as my_queue's "mine": assigned or assisting (a subquery, so no join multiplies the counts).
-    mine = _mine(worker) if worker else Q(pk__in=[])
-    return base.aggregate(
-        mine=Count("pk", filter=mine),
-        due_soon=Count(
-            "pk", filter=mine & Q(resolution_due_at__gte=now, resolution_due_at__lt=due_soon_cutoff(now))
-        ),
-        overdue=Count("pk", filter=mine & Q(resolution_due_at__lt=now)),
-        shared=Count("pk", filter=Q(assignee__isnull=True)),
+    cutoff = due_soon_cutoff(now)
+    if _compiles_queue(user, worker):
+        rows = _COMPILED_COUNTS(only_community_id(user), worker.pk, now, cutoff)
+        return dict(zip(QUEUE_TABS, rows[0] if rows else (0, 0, 0, 0), strict=True))
+    mine = _mine(worker.pk) if worker else Q(pk__in=[])
+    return requests_visible_to(user).filter(status__in=OPEN_STATES).aggregate(**_counts(mine, now, cutoff))
+
+
+def _counts(mine: Q, now: dt.datetime, cutoff: dt.datetime) -> dict[str, Count]:
+    return {
+        "mine": Count("pk", filter=mine),
+        "due_soon": Count("pk", filter=mine & Q(resolution_due_at__gte=now, resolution_due_at__lt=cutoff)),
+        "overdue": Count("pk", filter=mine & Q(resolution_due_at__lt=now)),
+        "shared": Count("pk", filter=Q(assignee__isnull=True)),
+    }
+
+
+def queue_rows(user, worker: SocialWorker | None, *, view: str, now: dt.datetime, count: int):
+    """A queue tab's rows for paginate(): my_queue with what the rows show (with_overdue,
+    request_rows_for); `count` is the tab's count from queue_counts for the same `now`.
+
+    For a social worker of one community, both this and queue_counts are compiled once per process
+    (community.lib.compiled): building them through the ORM was two thirds of the queue page's own CPU."""
+    if _compiles_queue(user, worker):
+        keys = {"shared": (now,), "due_soon": (worker.pk, now, due_soon_cutoff(now))}.get(
+            view, (worker.pk, now)
+        )
+        return _COMPILED_TABS[view].window(only_community_id(user), *keys, count=count)
+    return request_rows_for(user, with_overdue(my_queue(user, worker, view=view, now=now), now))
+
+
+def _compiles_queue(user, worker: SocialWorker | None) -> bool:
+    return (
+        worker is not None
+        and only_community_id(user) is not None
+        and user.has_perm("stations.view_servicerequest")
     )
+
+
+def _open_in(community: int) -> QuerySet[ServiceRequest]:
+    """requests_visible_to(user).filter(status__in=OPEN_STATES) for a member of this one community."""
+    return ServiceRequest.objects.filter(community__in=[community], status__in=OPEN_STATES)
+
+
+def _compiled_tab(view: str, community: int, *keys) -> QuerySet[ServiceRequest]:
+    worker, now, cutoff = {"shared": (None, *keys, None), "due_soon": keys}.get(view, (*keys, None))
+    base = _open_in(community).select_related(*LIST_RELATED)
+    return with_overdue(_tab(base, view, worker, now, cutoff), now)
+
+
+_COMPILED_TABS = {
+    view: CompiledList(ServiceRequest, functools.partial(_compiled_tab, view)) for view in QUEUE_TABS
+}
+_COMPILED_COUNTS = CompiledRows(
+    ServiceRequest,
+    lambda community, worker, now, cutoff: (
+        _open_in(community)
+        .values("community")
+        .annotate(**_counts(_mine(worker), now, cutoff))
+        .values_list(*QUEUE_TABS)
+    ),
+)
 
 
 def categories_for(community) -> QuerySet[Category]:

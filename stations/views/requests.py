@@ -43,7 +43,6 @@ from stations.services import requests as services
 from stations.workflow import allowed_actions
 
 LIST_PAGE_SIZE = 25
-QUEUE_TABS = ("mine", "due_soon", "overdue", "shared")
 
 HANDLE = "stations.handle_servicerequest"
 VIEW = "stations.view_servicerequest"
@@ -183,12 +182,11 @@ def resident_lookup(request: HttpRequest) -> HttpResponse:
 def my_queue(request: HttpRequest) -> HttpResponse:
     worker = worker_of(request.user)
     view = request.GET.get("view") or ("mine" if worker else "shared")
-    if view not in QUEUE_TABS:
+    if view not in selectors.QUEUE_TABS:
         view = "mine"
     now = timezone.now()
-    queryset = selectors.with_overdue(selectors.my_queue(request.user, worker, view=view, now=now), now)
-    queryset = selectors.request_rows_for(request.user, queryset)
     counts = selectors.queue_counts(request.user, worker, now=now)
+    rows = selectors.queue_rows(request.user, worker, view=view, now=now, count=counts[view])
     context = {
         "view": view,
         "worker": worker,
@@ -201,7 +199,7 @@ def my_queue(request: HttpRequest) -> HttpResponse:
                 ("shared", _("Shared (unassigned)")),
             )
         ],
-        "page": paginate(request, queryset, count=counts[view]),  # the tab's count: no second COUNT
+        "page": paginate(request, rows, count=counts[view]),  # the tab's count: no second COUNT
         "query": querystring_without_page(request),
         "show_community": spans_communities(request.user),
     }

@@ -35,9 +35,9 @@ def test_the_same_instances_as_the_orm(worker_a, django_assert_num_queries):
 def test_a_missing_row_is_none_and_the_statement_is_kept(worker_a, django_assert_num_queries):
     get = CompiledGet(User, lambda pk: User.objects.select_related("membership").filter(pk=pk))
     assert get(10**9) is None
-    statement = get.statements["default"]
+    statement = get.statements["default", True]
     assert get(worker_a.user.pk) == worker_a.user
-    assert get.statements["default"] is statement  # compiled once
+    assert get.statements["default", True] is statement  # compiled once
     with pytest.raises(TypeError):
         get(str(worker_a.user.pk))  # integers only: they reach the SQL as they are
     with django_assert_num_queries(0):
@@ -88,3 +88,46 @@ def test_rows_of_a_values_list(worker_a, building_a, django_assert_num_queries):
     assert rows == expected and rows[0].name == expected[0].name and len(rows) > 10
     assert plain(worker_a.community_id) == [(building_a.pk, building_a.number)]
     assert plain(10**9) == [] and plain(10**30) == []
+
+
+def test_datetime_keys_and_windows_of_instances(worker_a, django_assert_num_queries):
+    """Aware datetimes are keys too (adapted as a DateTimeField adapts them); CompiledList gives a window
+    of instances with LIMIT/OFFSET as parameters: one statement for every page."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from community.lib.compiled import CompiledList
+
+    joined = worker_a.user.date_joined
+    users = CompiledList(
+        User, lambda after, pk: User.objects.filter(date_joined__gte=after, pk__gte=pk).order_by("pk")
+    )
+    for n in range(3):
+        User.objects.create(username=f"later{n}", date_joined=joined + dt.timedelta(hours=n + 1))
+    expected = list(User.objects.filter(date_joined__gte=joined).order_by("pk"))
+    assert users(joined, 0) == expected
+    with django_assert_num_queries(1):
+        assert users(joined, 0, offset=1, limit=2) == expected[1:3]
+    assert users(joined + dt.timedelta(minutes=90), 0) == expected[2:]  # the key is sent, not the stand-in
+    assert users(timezone.now() + dt.timedelta(days=1), 0) == []
+    assert len(users.statements) == 1  # every window, every moment: one statement
+    window = users.window(joined, 0, count=len(expected))
+    assert len(window) == window.count() == len(expected) and window[1:] == expected[1:] and window[9:] == []
+    with pytest.raises(TypeError):
+        users(joined.replace(tzinfo=None), 0)  # naive: which time would it be?
+    with pytest.raises(TypeError):
+        window[1]  # windows only
+    rows = CompiledRows(
+        User, lambda after: User.objects.filter(date_joined__gte=after).values_list("username")
+    )
+    assert sorted(rows(joined + dt.timedelta(minutes=150))) == [("later2",)]
+
+
+def test_a_sliced_query_or_a_key_that_is_no_parameter_is_refused(worker_a):
+    from community.lib.compiled import CompiledList
+
+    with pytest.raises(ValueError, match="not sliced"):
+        CompiledList(User, lambda pk: User.objects.filter(pk=pk)[:5])(worker_a.user.pk)
+    with pytest.raises(ValueError, match="keys as parameters"):
+        CompiledList(User, lambda pk: User.objects.all())(worker_a.user.pk)

@@ -15,7 +15,7 @@ HOSTILE = [
     "plain",
     "张三 · 一口办",
     "<script>alert('x')</script>",
-    '"quoted" & \'single\'',
+    "\"quoted\" & 'single'",
     "&amp; already escaped once",
     mark_safe("<b>trusted</b>"),
     SafeString("&lt;kept&gt;"),

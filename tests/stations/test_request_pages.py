@@ -17,6 +17,7 @@ from django.utils import timezone
 from PIL import Image
 
 from stations.choices import (
+    OPEN_STATES,
     Channel,
     EventKind,
     ExtensionStatus,
@@ -353,6 +354,48 @@ def test_queue_pages_by_the_tab_count(as_user, worker_a, queue_rows, view, setti
     for number in paginator.page_range:
         seen |= page_pks(client.get(reverse("stations:my_queue"), {"view": view, "page": number}))
     assert len(seen) == counts[view]
+
+
+@pytest.mark.parametrize("view", ["mine", "due_soon", "overdue", "shared"])
+def test_queue_compiled_for_a_worker_of_one_community_is_what_the_orm_gives(
+    worker_a, queue_rows, resident_a, head_a, community_a, medicine, view, django_assert_num_queries
+):
+    """The queue's SQL compiled once per process (community.lib.compiled) answers as the ORM's queryset
+    does, for every tab, page and deadline; other users (several communities, no worker) take the ORM."""
+    from stations.selectors import requests as selectors
+
+    now = timezone.now()
+    soon = make_request(head_a, community_a, medicine, requester=resident_a, title="soon")
+    ServiceRequest.objects.filter(pk=soon.pk).update(resolution_due_at=now + dt.timedelta(hours=3))
+    helped = make_request(
+        head_a, community_a, medicine, requester=resident_a, assignee=queue_rows["other"].assignee
+    )
+    helped.assisting.add(worker_a)
+    user = worker_a.user
+    assert selectors._compiles_queue(user, worker_a)
+    counts = selectors.queue_counts(user, worker_a, now=now)
+    orm = selectors.requests_visible_to(user).filter(status__in=OPEN_STATES)
+    assert counts == orm.aggregate(
+        **selectors._counts(selectors._mine(worker_a.pk), now, now + dt.timedelta(hours=24))
+    )
+    assert counts == {"mine": 4, "due_soon": 1, "overdue": 1, "shared": 1}
+    expected = list(selectors.with_overdue(selectors.my_queue(user, worker_a, view=view, now=now), now))
+    rows = selectors.queue_rows(user, worker_a, view=view, now=now, count=counts[view])
+    assert len(rows) == counts[view] == len(expected)
+    with django_assert_num_queries(1):
+        got = rows[0 : len(rows)]
+        shown = [
+            (r.pk, r.is_overdue, r.category.name, r.building, r.assignee) for r in got
+        ]  # joined: no query
+    assert shown == [(r.pk, r.is_overdue, r.category.name, r.building, r.assignee) for r in expected]
+    assert [r.pk for r in rows[1:3]] == [r.pk for r in expected[1:3]]  # a window of it, in the same order
+    assert rows[5:5] == [] and type(got[0]) is ServiceRequest and got[0]._state.adding is False
+
+
+def test_queue_counts_are_zero_without_open_requests(worker_a):
+    from stations.selectors import requests as selectors
+
+    assert selectors.queue_counts(worker_a.user, worker_a) == dict.fromkeys(selectors.QUEUE_TABS, 0)
 
 
 def test_queue_marks_overdue_and_ignores_junk_tab(as_user, worker_a, queue_rows):
