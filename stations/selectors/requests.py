@@ -83,17 +83,34 @@ def get_request_for(user, pk: int, *, detail: bool = False) -> ServiceRequest:
         found = _COMPILED_GETS[detail](community, pk)
         if found is None:
             raise Http404
-        prefetch_related_objects([found], *REQUEST_PREFETCH)
-        return found
-    queryset = _request_queryset(community_scope(user), detail=detail, spans=spans_communities(user))
-    try:
-        # get(): no ORDER BY, which first() would add to the planning
-        return queryset.prefetch_related(*REQUEST_PREFETCH).get(pk=pk)
-    except ServiceRequest.DoesNotExist:
-        raise Http404 from None
+    else:
+        queryset = _request_queryset(community_scope(user), detail=detail, spans=spans_communities(user))
+        try:
+            found = queryset.get(pk=pk)  # get(): no ORDER BY, which first() would add to the planning
+        except ServiceRequest.DoesNotExist:
+            raise Http404 from None
+    _prefetch(found, detail=detail)
+    return found
 
 
 REQUEST_PREFETCH = ("assisting", "photos")
+
+
+def _prefetch(service_request: ServiceRequest, *, detail: bool) -> None:
+    """prefetch_related_objects(REQUEST_PREFETCH); for the detail page only of the relations that
+    `has_assisting` and `has_photos` say hold rows (most requests have neither): the others are set as
+    known to be empty, as prefetching would leave them, without a query."""
+    if not hasattr(service_request, "_prefetched_objects_cache"):
+        service_request._prefetched_objects_cache = {}
+    wanted = []
+    for name in REQUEST_PREFETCH:
+        if detail and not getattr(service_request, f"has_{name}"):
+            empty = getattr(service_request, name).get_queryset()
+            empty._result_cache, empty._prefetch_done = [], True
+            service_request._prefetched_objects_cache[name] = empty
+        else:
+            wanted.append(name)
+    prefetch_related_objects([service_request], *wanted)
 
 
 def _request_queryset(scope, *, detail: bool, spans: bool = False) -> QuerySet[ServiceRequest]:
@@ -143,6 +160,10 @@ def _detail_annotations() -> dict[str, Subquery]:
             Extension.objects.filter(request=OuterRef("pk"), status=ExtensionStatus.PENDING)
         ),
         "has_notes": Exists(RequestNote.objects.filter(request=OuterRef("pk"))),
+        "has_photos": Exists(RequestPhoto.objects.filter(request=OuterRef("pk"))),
+        "has_assisting": Exists(
+            ServiceRequest.assisting.through.objects.filter(servicerequest=OuterRef("pk"))
+        ),
     }
 
 
@@ -171,17 +192,31 @@ def timeline(service_request: ServiceRequest, *, public_only: bool = False) -> l
     """Events and notes of a request in time order, events first at the same moment (two queries, bounded
     by one request; one when get_request_for(detail=True) found no notes). Sorted here, so the queries
     need no ORDER BY."""
-    events = RequestEvent.objects.filter(request=service_request).select_related(
-        "actor", "old_assignee", "new_assignee"
-    )
-    notes = RequestNote.objects.filter(request=service_request).select_related("author")
-    if public_only:
-        events, notes = events.filter(is_public=True), notes.filter(is_public=True)
-    items = [(e.at, 0, e.pk, "event", e) for e in events.order_by()]
+    items = [(e.at, 0, e.pk, "event", e) for e in _COMPILED_EVENTS[public_only](service_request.pk)]
     if getattr(service_request, "has_notes", True):
-        items += [(n.created_at, 1, n.pk, "note", n) for n in notes.order_by()]
+        items += [
+            (n.created_at, 1, n.pk, "note", n) for n in _COMPILED_NOTES[public_only](service_request.pk)
+        ]
     items.sort(key=lambda item: item[:3])
     return [(kind, at, item) for at, _rank, _pk, kind, item in items]
+
+
+def _timeline_of(model, related: tuple[str, ...], public_only: bool, pk: int) -> QuerySet:
+    rows = model.objects.filter(request=pk).select_related(*related).order_by()
+    return rows.filter(is_public=True) if public_only else rows
+
+
+# timeline()'s two queries, compiled once per process (community.lib.compiled), for staff and public.
+_COMPILED_EVENTS, _COMPILED_NOTES = (
+    {
+        public_only: CompiledList(model, functools.partial(_timeline_of, model, related, public_only))
+        for public_only in (False, True)
+    }
+    for model, related in (
+        (RequestEvent, ("actor", "old_assignee", "new_assignee")),
+        (RequestNote, ("author",)),
+    )
+)
 
 
 def pending_extension(service_request: ServiceRequest) -> Extension | None:

@@ -3,17 +3,20 @@ logged the request as subqueries, and asks for the pending extension and the not
 some (stations.selectors.requests.get_request_for(detail=True)): the page still shows them all."""
 
 import datetime as dt
+import io
 import re
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from PIL import Image
 
-from stations.models import Category
+from stations.models import Category, SocialWorker
 from stations.services.categories import categories_seed
-from stations.services.requests import extension_request, note_add, service_request_create
+from stations.services.requests import extension_request, note_add, photo_add, service_request_create
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +85,7 @@ def test_shows_the_username_of_who_logged_it_without_a_name_and_no_address(
     assert shown(html, "Address") == "No address"
 
 
-def test_pending_extension_and_notes_cost_a_query_each_only_when_there_are_some(
+def test_extension_notes_photos_and_helpers_cost_a_query_each_only_when_there_are_some(
     as_user, head_a, worker_a, community_a, medicine, resident_a
 ):
     quiet = make_request(head_a, community_a, medicine, requester=resident_a, assignee=worker_a)
@@ -94,6 +97,16 @@ def test_pending_extension_and_notes_cost_a_query_each_only_when_there_are_some(
         reason="等药",
     )
     note_add(service_request=busy, actor=head_a, body="已联系药房")
+    picture = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 30, 30)).save(picture, format="PNG")
+    photo = photo_add(
+        service_request=busy,
+        actor=head_a,
+        upload=SimpleUploadedFile("p.png", picture.getvalue(), content_type="image/png"),
+    )
+    helper = factories.make_worker(community=community_a, username="helper")
+    SocialWorker.objects.filter(pk=helper.pk).update(display_name="协办小李")
+    busy.assisting.add(helper)
     client = as_user(head_a)
     detail(client, quiet)  # warm-up, as a running server is
 
@@ -101,5 +114,8 @@ def test_pending_extension_and_notes_cost_a_query_each_only_when_there_are_some(
     busy_html, busy_count = detail(client, busy)
 
     assert "Extension requested" not in quiet_html and "已联系药房" not in quiet_html
+    assert "Assisting (协办)" not in quiet_html and "<img" not in quiet_html
     assert "Extension requested" in busy_html and "等药" in busy_html and "已联系药房" in busy_html
-    assert busy_count == quiet_count + 2
+    assert shown(busy_html, "Assisting (协办)") == "协办小李"
+    assert f'<img src="{photo.get_absolute_url()}"' in busy_html
+    assert busy_count == quiet_count + 4
