@@ -16,8 +16,8 @@ of a values_list() queryset, named for `named=True`. A queryset whose stand-ins 
 parameters is refused when it is first compiled, not answered wrongly, and a key beyond a 64-bit integer
 finds nothing without a query.
 
-Keys are integers, or aware datetimes compared with DateTimeFields (a deadline against "now"): those are
-adapted for the database as the field adapts them."""
+Keys are integers, aware datetimes compared with DateTimeFields (a deadline against "now") or dates
+compared with DateFields: those two are adapted for the database as their fields adapt them."""
 
 import datetime as dt
 import operator
@@ -31,20 +31,27 @@ from django.db.models.utils import create_namedtuple_class
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 _STAND_IN = -2_147_483_000  # keys no real row has: the first key's, then one less for each next key
 _MOMENT_STAND_IN = dt.datetime(1901, 12, 13, 20, 45, 52, tzinfo=dt.UTC)  # then 1 µs later for each next key
+_DAY_STAND_IN = dt.date(1901, 12, 13)  # then a day later for each next key
+
+type Key = int | dt.datetime | dt.date
 
 
-def _key(value) -> int | dt.datetime:
-    """An integer key as it is, an aware datetime as it is; anything else is refused."""
+def _key(value) -> Key:
+    """An integer, an aware datetime or a date, as it is; anything else is refused."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise TypeError("a compiled query takes aware datetimes")
         return value
+    if isinstance(value, dt.date):
+        return value
     return operator.index(value)
 
 
-def _stand_in(n: int, key) -> int | dt.datetime:
+def _stand_in(n: int, key: Key) -> Key:
     if isinstance(key, dt.datetime):
         return _MOMENT_STAND_IN + dt.timedelta(microseconds=n)
+    if isinstance(key, dt.date):
+        return _DAY_STAND_IN + dt.timedelta(days=n)
     return _STAND_IN - n
 
 
@@ -55,9 +62,16 @@ class _Statement:
         compiler = queryset.query.get_compiler(using=alias)
         self.sql, params = compiler.as_sql()
         self.params = list(params)
-        adapt_moment = connections[alias].ops.adapt_datetimefield_value
-        # Each key's stand-in as the database receives it (a datetime is adapted as its field adapts it).
-        adapters = [adapt_moment if isinstance(s, dt.datetime) else None for s in stand_ins]
+        ops = connections[alias].ops
+        # Each key's stand-in as the database receives it (a datetime or a date adapted as its field does).
+        adapters = [
+            ops.adapt_datetimefield_value
+            if isinstance(s, dt.datetime)
+            else ops.adapt_datefield_value
+            if isinstance(s, dt.date)
+            else None
+            for s in stand_ins
+        ]
         sent = {}
         for n, (stand_in, adapt) in enumerate(zip(stand_ins, adapters, strict=True)):
             value = adapt(stand_in) if adapt else stand_in
@@ -88,7 +102,7 @@ class _Compiled:
     def __init__(self, model: type[Model], factory: Callable[..., QuerySet]) -> None:
         self.model = model
         self.factory = factory
-        # By database alias and the kinds of the keys (True for an integer, False for a datetime).
+        # By database alias and the types of the keys.
         self.statements: dict[tuple, _Statement] = {}
 
     def _run(
@@ -100,7 +114,7 @@ class _Compiled:
         if any(type(key) is int and not _BIGINT_MIN <= key <= _BIGINT_MAX for key in keys):
             return None  # no row has such a key (a URL's <int:pk> takes any number of digits)
         alias = router.db_for_read(self.model)
-        kinds = (alias, *(type(key) is int for key in keys))
+        kinds = (alias, *map(type, keys))
         statement = self.statements.get(kinds)
         if statement is None:
             stand_ins = [_stand_in(n, key) for n, key in enumerate(keys)]
@@ -122,7 +136,7 @@ class CompiledGet(_Compiled):
     """`CompiledGet(User, lambda pk: User.objects.select_related(…).filter(pk=pk))(42)`: the instance with
     that key, or None. Read from the database the router names for reading the model, as the ORM would."""
 
-    def __call__(self, *keys: int | dt.datetime) -> Model | None:
+    def __call__(self, *keys: Key) -> Model | None:
         found = self._run(keys, 2)
         if found is None or len(found[2]) != 1:
             return None
@@ -151,14 +165,14 @@ class CompiledList(_Compiled):
     `(7, offset=50, limit=25)` gives instances of rows 51-75 (as the ORM's `[50:75]`; the queryset must
     order its rows), `(7)` all of them. `.window(7, count=n)` is the same for a Paginator."""
 
-    def __call__(self, *keys: int | dt.datetime, offset: int = 0, limit: int | None = None) -> list[Model]:
+    def __call__(self, *keys: Key, offset: int = 0, limit: int | None = None) -> list[Model]:
         window = None if limit is None else (max(limit, 0), max(offset, 0))
         found = self._run(keys, None, window)
         if found is None:
             return []
         return _instances(*found)
 
-    def window(self, *keys: int | dt.datetime, count: int) -> "Window":
+    def window(self, *keys: Key, count: int) -> "Window":
         return Window(lambda offset, limit: self(*keys, offset=offset, limit=limit), count)
 
 
@@ -187,7 +201,7 @@ class CompiledRows(_Compiled):
     """`CompiledRows(Building, lambda community: Building.objects.filter(community=community).values_list(…))(7)`:
     the rows of a values_list() queryset for these keys, as tuples (named ones for `named=True`)."""
 
-    def __call__(self, *keys: int | dt.datetime) -> list[tuple]:
+    def __call__(self, *keys: Key) -> list[tuple]:
         found = self._run(keys, None)
         if found is None:
             return []

@@ -27,12 +27,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from community.lib.compiled import CompiledList, CompiledRows
 from community.lib.db import count_subquery
 from community.lib.validators import PLAUSIBLE_DATES
 from residents.models import Community, Resident
 from residents.selectors import communities_visible_to
 from stations.choices import ACTIVE_BOOKING_STATES, BookingKind, BookingStatus, EnrolmentStatus
-from stations.models import Booking, Course, Enrolment, OpeningHours, Space
+from stations.models import Booking, ClosedDate, Course, Enrolment, OpeningHours, Space
 
 STAFF_VIEW = "stations.view_space"
 CANCELLABLE = frozenset({BookingStatus.PENDING, BookingStatus.CONFIRMED})
@@ -208,6 +209,32 @@ class WeekGrid:
         return not self.rows
 
 
+# week_grid's queries. Unordered where the order does not matter: the models' default ordering (by space,
+# so by community name) would join two tables.
+_OPENING_HOURS = CompiledRows(
+    OpeningHours,
+    lambda space: (
+        OpeningHours.objects.filter(space=space).order_by().values_list("weekday", "opens", "closes")
+    ),
+)
+_CLOSED_DATES = CompiledRows(
+    ClosedDate,
+    lambda space, first, last: (
+        ClosedDate.objects.filter(space=space, date__gte=first, date__lte=last).order_by().values_list("date")
+    ),
+)
+_WEEK_BOOKINGS = CompiledList(
+    Booking,
+    lambda space, start, end: (
+        Booking.objects.filter(
+            space=space, status__in=ACTIVE_BOOKING_STATES, starts_at__lt=end, ends_at__gt=start
+        )
+        .select_related("course", "resident")
+        .order_by("starts_at", "pk")
+    ),
+)
+
+
 def _minutes(value: dt.time) -> int:
     return value.hour * 60 + value.minute
 
@@ -215,25 +242,17 @@ def _minutes(value: dt.time) -> int:
 def week_grid(space: Space, *, monday: dt.date, user, staff: bool, now: dt.datetime) -> WeekGrid:
     """Mon–Sun × the space's time slots, each cell free / taken / past / closed / later.
 
-    Three queries whatever the number of bookings: opening hours, closed dates, the week's bookings."""
+    Three queries whatever the number of bookings: opening hours, closed dates, the week's bookings (each
+    compiled once per process: community.lib.compiled)."""
     step = space.slot_minutes
     days = [monday + dt.timedelta(days=i) for i in range(7)]
-    # Unordered: the models' default ordering (by space, so by community name) would join two tables.
     hours: dict[int, list[tuple[int, int]]] = {}
-    for weekday, opens, closes in space.opening_hours.order_by().values_list("weekday", "opens", "closes"):
+    for weekday, opens, closes in _OPENING_HOURS(space.pk):
         hours.setdefault(weekday, []).append((_minutes(opens), _minutes(closes)))
-    closed = set(
-        space.closed_dates.filter(date__range=(days[0], days[-1])).order_by().values_list("date", flat=True)
-    )
+    closed = {date for (date,) in _CLOSED_DATES(space.pk, days[0], days[-1])}
     week_start = timezone.make_aware(dt.datetime.combine(days[0], dt.time()))
     week_end = week_start + dt.timedelta(days=7)
-    bookings = list(
-        Booking.objects.filter(
-            space=space, status__in=ACTIVE_BOOKING_STATES, starts_at__lt=week_end, ends_at__gt=week_start
-        )
-        .select_related("course", "resident")
-        .order_by("starts_at", "pk")
-    )
+    bookings = _WEEK_BOOKINGS(space.pk, week_start, week_end)
 
     # The slots (minutes after midnight) open on each weekday, once, not per cell.
     open_slots = {

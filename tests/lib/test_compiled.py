@@ -35,9 +35,9 @@ def test_the_same_instances_as_the_orm(worker_a, django_assert_num_queries):
 def test_a_missing_row_is_none_and_the_statement_is_kept(worker_a, django_assert_num_queries):
     get = CompiledGet(User, lambda pk: User.objects.select_related("membership").filter(pk=pk))
     assert get(10**9) is None
-    statement = get.statements["default", True]
+    statement = get.statements["default", int]
     assert get(worker_a.user.pk) == worker_a.user
-    assert get.statements["default", True] is statement  # compiled once
+    assert get.statements["default", int] is statement  # compiled once
     with pytest.raises(TypeError):
         get(str(worker_a.user.pk))  # integers only: they reach the SQL as they are
     with django_assert_num_queries(0):

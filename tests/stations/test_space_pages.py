@@ -15,7 +15,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from stations.choices import BookingKind, BookingStatus, EnrolmentStatus, Role
-from stations.models import Booking, BookingSeries, Course, Enrolment, OpeningHours, Space
+from stations.models import Booking, BookingSeries, ClosedDate, Course, Enrolment, OpeningHours, Space
+from stations.selectors.spaces import week_grid
 from stations.services import courses
 from stations.services import spaces as services
 from tests import factories
@@ -834,3 +835,24 @@ def test_feed_publishes_times_without_personal_data(client, space, resident_a, w
 def test_feed_unknown_token_404(client, space):
     assert client.get(reverse("stations:space_feed", args=["nope"])).status_code == 404
     assert client.post(reverse("stations:space_feed", args=[space.feed_token])).status_code == 405
+
+
+def test_week_grid_closes_the_closed_dates_of_its_week_only(as_user, worker_user, space, space_b):
+    """The week's closed dates come from SQL compiled once with date keys (community.lib.compiled):
+    each week and each space gets its own."""
+    today = timezone.localdate()
+    monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=7)
+    ClosedDate.objects.create(space=space, date=monday + dt.timedelta(days=2), reason="清洁")
+    ClosedDate.objects.create(space=space, date=monday + dt.timedelta(days=9), reason="下周")
+    ClosedDate.objects.create(space=space_b, date=monday + dt.timedelta(days=3), reason="别处")
+    weeks = [
+        (space, monday, 2),
+        (space, monday + dt.timedelta(days=7), 2),
+        (space, monday - dt.timedelta(days=7), None),
+    ]
+    for place, week, closed_day in [*weeks, (space_b, monday, 3)]:
+        grid = week_grid(place, monday=week, user=worker_user, staff=True, now=timezone.now())
+        states = [{row.cells[day].state for row in grid.rows} for day in range(7)]
+        assert [day for day in range(7) if states[day] == {"closed"}] == (
+            [] if closed_day is None else [closed_day]
+        )
