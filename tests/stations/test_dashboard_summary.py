@@ -279,9 +279,14 @@ def test_rebuild_gives_the_tables_the_triggers_kept(
 @postgres
 def test_a_cut_off_before_the_last_write_is_counted_live(desk, community_a, head_a, worker_a):
     medicine = Category.objects.get(community=community_a, name="代开药")
-    new_request(community_a, medicine, head_a, received=timezone.now() - H, assignee=worker_a)
-    earlier = timezone.now() - 30 * dt.timedelta(minutes=1)  # the running month, before that write
+    now = timezone.now()
+    # Received, then the cut-off, then the write: all in the running month, even in its first hour.
+    start = Period.containing(now).start
+    received = max(now - H, start + (now - start) / 3)
+    earlier = max(now - 30 * dt.timedelta(minutes=1), start + 2 * (now - start) / 3)
+    new_request(community_a, medicine, head_a, received=received, assignee=worker_a)
     period = Period.containing(earlier)
+    assert period == Period.containing(now)
     assert figure_selectors._summary_rows([community_a], period, earlier) is None
     rows = figure_selectors.period_rows([community_a], period, earlier)
     assert keyed(rows) == keyed(figure_selectors.live_period_rows([community_a], period, earlier))
