@@ -10,8 +10,9 @@ from residents.selectors import communities_visible_to
 from stations.models import Leave, Notification, SocialWorker
 
 
-def on_leave_today():
-    today = timezone.localdate()
+def on_leave_today(today=None):
+    """The leave of the outer query's worker covering today (or the given day)."""
+    today = today or timezone.localdate()
     return Leave.objects.filter(worker=OuterRef("pk"), starts_on__lte=today, ends_on__gte=today)
 
 

@@ -514,6 +514,21 @@ def test_dashboard_page_shows_rates_workers_and_theme(as_user, head_a, worker_a,
     assert "很及时，谢谢" in html
 
 
+def test_latest_comments_of_one_community_compiled_as_the_orm_reads_them(month, community_a, community_b):
+    from stations.selectors.dashboard import tables
+
+    for cutoff in (month.period.start + 4 * D, month.period.end, timezone.now() + D):
+        one = tables.latest_comments([community_a], cutoff)
+        assert one == list(tables._comments_of([community_a], cutoff)[: tables.LATEST_COMMENTS])
+        assert all(r.request.community_id == community_a.pk and r.comment and r.at < cutoff for r in one)
+        assert [r.at for r in one] == sorted((r.at for r in one), reverse=True)
+        both = tables.latest_comments([community_a, community_b], cutoff)
+        assert set(one) <= set(both) or len(both) == tables.LATEST_COMMENTS
+    assert [r.comment for r in tables.latest_comments([community_a.pk], month.period.start + 4 * D)] == [
+        "很及时，谢谢"
+    ]
+
+
 def test_dashboard_spaces_section(as_user, head_a, month, resident_a):
     build_spaces(month.community, month.period, head_a, resident_a)
     response = as_user(head_a).get(reverse("stations:dashboard"), {"period": month.period.key})

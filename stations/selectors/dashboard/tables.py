@@ -17,12 +17,14 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     When,
 )
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from community.lib.compiled import CompiledList
 from community.lib.db import count_subquery
 from residents.models import Community
 from stations import rates
@@ -359,18 +361,9 @@ def _hours(span: dt.timedelta | None) -> float | None:
 def worker_table(community: Community, period: Period, now: dt.datetime) -> list[dict]:
     """The community's active workers with their open load, overdue and due-soon requests (now), whether
     they are on leave today, and their resolutions and median time to resolve in the period. Two queries;
-    the counts are correlated subqueries on the partial index sr_open_assignee_due_idx."""
-    open_requests = ServiceRequest.objects.filter(status__in=sorted(OPEN_STATES))
-    leave = on_leave_today()
-    workers = list(
-        SocialWorker.objects.filter(community=community, is_active=True)
-        .annotate(
-            open_count=count_subquery(open_requests, "assignee"),
-            overdue_count=count_subquery(open_requests.filter(resolution_due_at__lt=now), "assignee"),
-            leave_until=Subquery(leave.order_by("-ends_on").values("ends_on")[:1]),
-        )
-        .order_by("worker_type", "display_name", "pk")
-    )
+    the counts are correlated subqueries on the partial index sr_open_assignee_due_idx. The first is
+    compiled once per process (community.lib.compiled)."""
+    workers = _WORKERS(community.pk, now, timezone.localdate())
     times = resolution_times([community], period, now)
     most = max((w.open_count for w in workers), default=0)
     rows = []
@@ -393,6 +386,22 @@ def worker_table(community: Community, period: Period, now: dt.datetime) -> list
             }
         )
     return rows
+
+
+def _workers_of(community: int, now: dt.datetime, today: dt.date) -> QuerySet[SocialWorker]:
+    open_requests = ServiceRequest.objects.filter(status__in=sorted(OPEN_STATES))
+    return (
+        SocialWorker.objects.filter(community=community, is_active=True)
+        .annotate(
+            open_count=count_subquery(open_requests, "assignee"),
+            overdue_count=count_subquery(open_requests.filter(resolution_due_at__lt=now), "assignee"),
+            leave_until=Subquery(on_leave_today(today).order_by("-ends_on").values("ends_on")[:1]),
+        )
+        .order_by("worker_type", "display_name", "pk")
+    )
+
+
+_WORKERS = CompiledList(SocialWorker, _workers_of)
 
 
 # --- As at a cut-off: who had a request and in which status (for the report) ----------------------------
@@ -506,12 +515,23 @@ GROUP BY s.community_id""",
 
 
 def latest_comments(communities, cutoff: dt.datetime, limit: int = LATEST_COMMENTS) -> list[Rating]:
-    return list(
+    """The latest answers with a comment before the cut-off (for one community: SQL compiled once)."""
+    if len(communities) == 1:
+        (community,) = communities
+        return _COMMENTS(getattr(community, "pk", community), cutoff, limit=limit)
+    return list(_comments_of(communities, cutoff)[:limit])
+
+
+def _comments_of(communities, cutoff: dt.datetime) -> QuerySet[Rating]:
+    return (
         Rating.objects.filter(request__community__in=communities, at__lt=cutoff)
         .exclude(comment="")
         .select_related("request")
-        .order_by("-at", "-pk")[:limit]
+        .order_by("-at", "-pk")
     )
+
+
+_COMMENTS = CompiledList(Rating, lambda community, cutoff: _comments_of([community], cutoff))
 
 
 # --- The pages ----------------------------------------------------------------------------------------------
