@@ -16,8 +16,10 @@ of a values_list() queryset, named for `named=True`. A queryset whose stand-ins 
 parameters is refused when it is first compiled, not answered wrongly, and a key beyond a 64-bit integer
 finds nothing without a query.
 
-Keys are integers, aware datetimes compared with DateTimeFields (a deadline against "now") or dates
-compared with DateFields: those two are adapted for the database as their fields adapt them."""
+Keys are integers, aware datetimes compared with DateTimeFields (a deadline against "now"), dates and
+times compared with DateFields and TimeFields: those three are adapted for the database as their fields
+adapt them. An integer key must be a value its column can hold (the stand-ins are about -2**31): Django
+answers a lookup beyond a small integer column's range without a parameter, and such a query is refused."""
 
 import datetime as dt
 import operator
@@ -32,17 +34,18 @@ _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 _STAND_IN = -2_147_483_000  # keys no real row has: the first key's, then one less for each next key
 _MOMENT_STAND_IN = dt.datetime(1901, 12, 13, 20, 45, 52, tzinfo=dt.UTC)  # then 1 µs later for each next key
 _DAY_STAND_IN = dt.date(1901, 12, 13)  # then a day later for each next key
+_TIME_STAND_IN = dt.time(3, 7, 11)  # then 1 µs later for each next key
 
-type Key = int | dt.datetime | dt.date
+type Key = int | dt.datetime | dt.date | dt.time
 
 
 def _key(value) -> Key:
-    """An integer, an aware datetime or a date, as it is; anything else is refused."""
+    """An integer, an aware datetime, a date or a time, as it is; anything else is refused."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise TypeError("a compiled query takes aware datetimes")
         return value
-    if isinstance(value, dt.date):
+    if isinstance(value, (dt.date, dt.time)):
         return value
     return operator.index(value)
 
@@ -52,6 +55,8 @@ def _stand_in(n: int, key: Key) -> Key:
         return _MOMENT_STAND_IN + dt.timedelta(microseconds=n)
     if isinstance(key, dt.date):
         return _DAY_STAND_IN + dt.timedelta(days=n)
+    if isinstance(key, dt.time):
+        return _TIME_STAND_IN.replace(microsecond=n + 1)
     return _STAND_IN - n
 
 
@@ -63,12 +68,14 @@ class _Statement:
         self.sql, params = compiler.as_sql()
         self.params = list(params)
         ops = connections[alias].ops
-        # Each key's stand-in as the database receives it (a datetime or a date adapted as its field does).
+        # Each key's stand-in as the database receives it (a datetime, date or time adapted as its field does).
         adapters = [
             ops.adapt_datetimefield_value
             if isinstance(s, dt.datetime)
             else ops.adapt_datefield_value
             if isinstance(s, dt.date)
+            else ops.adapt_timefield_value
+            if isinstance(s, dt.time)
             else None
             for s in stand_ins
         ]

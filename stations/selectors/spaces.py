@@ -27,11 +27,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from community.lib.compiled import CompiledList, CompiledRows
+from community.lib.compiled import CompiledGet, CompiledList, CompiledRows
 from community.lib.db import count_subquery
 from community.lib.validators import PLAUSIBLE_DATES
 from residents.models import Community, Resident
-from residents.selectors import communities_visible_to
+from residents.selectors import communities_visible_to, only_community_id
 from stations.choices import ACTIVE_BOOKING_STATES, BookingKind, BookingStatus, EnrolmentStatus
 from stations.models import Booking, ClosedDate, Course, Enrolment, OpeningHours, Space
 
@@ -67,10 +67,22 @@ def spaces_visible_to(user) -> QuerySet[Space]:
 
 
 def get_space_for(user, pk: int) -> Space:
-    space = spaces_visible_to(user).filter(pk=pk).first()
+    """The space if the user may see it (spaces_visible_to), else 404; for staff of one community with SQL
+    compiled once per process (community.lib.compiled)."""
+    community = only_community_id(user) if is_space_staff(user) else None
+    if community is not None:
+        space = _STAFF_SPACE(community, pk)
+    else:
+        space = spaces_visible_to(user).filter(pk=pk).first()
     if space is None:
         raise Http404
     return space
+
+
+_STAFF_SPACE = CompiledGet(
+    Space,
+    lambda community, pk: Space.objects.filter(community__in=[community], pk=pk).select_related("community"),
+)
 
 
 def area_summary(user) -> list[Community]:
