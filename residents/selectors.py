@@ -158,8 +158,9 @@ def get_household_for(user, pk: int) -> Household:
 
 
 def residents_visible_to(user) -> QuerySet[Resident]:
+    # community_scope: `IN (7)` for a member of one community, planned faster than a subquery.
     return (
-        Resident.objects.filter(community__in=communities_visible_to(user))
+        Resident.objects.filter(community__in=community_scope(user))
         .select_related("household__building", "community", "employer")
         .prefetch_related("care_tags")
     )
