@@ -16,6 +16,7 @@ from django_filters import fields as filter_fields
 
 from community.lib.choices import BuildingRows, choice_rows, grouped_by_community
 from community.lib.compiled import CompiledRows
+from community.lib.filtersets import LeanFilterSet
 from community.lib.validators import validate_plausible_date
 from residents.models import Building, Community
 from residents.selectors import (
@@ -165,7 +166,7 @@ _SCOPED_CHOICES = {
 }
 
 
-class ServiceRequestFilter(django_filters.FilterSet):
+class ServiceRequestFilter(LeanFilterSet):
     """Filters of the request list. Querysets of the choice filters are scoped to the user's communities."""
 
     q = django_filters.CharFilter(label=_("Search"), method="filter_text", max_length=100)

@@ -839,6 +839,8 @@ def project_forms() -> set[type]:
     for module in _project_modules():
         for _name, obj in inspect.getmembers(module, inspect.isclass):
             defined_here = obj.__module__ == module.__name__
+            if issubclass(obj, django_filters.FilterSet) and obj._meta.model is None:
+                continue  # a base for filter sets (community.lib.filtersets), nothing to fill in
             if issubclass(obj, forms.BaseForm | django_filters.FilterSet) and defined_here:
                 found.add(obj)
             elif issubclass(obj, forms.BaseFormSet) and obj not in DJANGO_FORMSETS:
