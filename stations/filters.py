@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import fields as filter_fields
 
 from community.lib.choices import BuildingRows, choice_rows, grouped_by_community
-from community.lib.compiled import CompiledRows
+from community.lib.compiled import CompiledGet, CompiledRows
 from community.lib.filtersets import LeanFilterSet
 from community.lib.validators import validate_plausible_date
 from residents.models import Building, Community
@@ -158,11 +158,18 @@ def _compiled(field_class: type[CommunityChoiceField], choices) -> CompiledRows:
     return CompiledRows(model, lambda community: choice_rows(choices([community]), field_class.row_columns))
 
 
-# filter name: (its choices over some communities, their rows in one community, compiled)
+def _compiled_get(choices) -> CompiledGet:
+    """One of a select's choices in one community by its key (validating a submitted id), compiled once."""
+    return CompiledGet(choices([]).model, lambda community, pk: choices([community]).filter(pk=pk))
+
+
+_CHILDREN = CompiledRows(Category, lambda parent: Category.objects.filter(parent=parent).values_list("pk"))
+
+# filter name: (its choices over some communities, their rows in one community, one of them; compiled)
 _SCOPED_CHOICES = {
-    "category": (_categories, _compiled(CategoryChoiceField, _categories)),
-    "building": (_buildings, BUILDING_CHOICE_ROWS),
-    "assignee": (_workers, _compiled(WorkerChoiceField, _workers)),
+    "category": (_categories, _compiled(CategoryChoiceField, _categories), _compiled_get(_categories)),
+    "building": (_buildings, BUILDING_CHOICE_ROWS, _compiled_get(_buildings)),
+    "assignee": (_workers, _compiled(WorkerChoiceField, _workers), _compiled_get(_workers)),
 }
 
 
@@ -263,10 +270,11 @@ class ServiceRequestFilter(LeanFilterSet):
         self.shows_community = spans_communities(user)
         self.filters["community"].queryset = communities.order_by("name")
         one = only_community_id(user)
-        for name, (choices, rows) in _SCOPED_CHOICES.items():
+        for name, (choices, rows, get) in _SCOPED_CHOICES.items():
             self.filters[name].queryset = choices(communities)
             if one is not None:
                 self.filters[name].extra["compiled_rows"] = functools.partial(rows, one)
+                self.filters[name].extra["compiled_get"] = functools.partial(get, one)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)
@@ -306,7 +314,7 @@ class ServiceRequestFilter(LeanFilterSet):
         # the category's requests (10 ms), and plans it in 1 ms instead of 4.
         if not value:
             return queryset
-        family = [value.pk, *Category.objects.filter(parent=value.pk).values_list("pk", flat=True)]
+        family = [value.pk, *(pk for (pk,) in _CHILDREN(value.pk))]
         return queryset.filter(category__in=family)
 
     def filter_overdue(self, queryset, name, value):

@@ -9,8 +9,11 @@ community's name (grouped_by_community)."""
 from collections.abc import Callable
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.forms.models import ModelChoiceIteratorValue
 from django.utils.translation import gettext_lazy as _
+
+from community.lib.http import id_param
 
 
 def by_community(choices: list[tuple[str, object, str]]) -> list:
@@ -72,13 +75,31 @@ class RowChoices:
 
     `compiled_rows`: a function that returns those rows, for a user of one community: the rows' query
     compiled once per process (community.lib.compiled.CompiledRows with the community bound), instead of
-    being built and compiled on each page (the request list's three selects: ~4 ms of CPU a page)."""
+    being built and compiled on each page (the request list's three selects: ~4 ms of CPU a page).
+    `compiled_get`: likewise, the instance of one key from the field's queryset, or None (CompiledGet with
+    the community bound), which validates a submitted id instead of `queryset.get()`."""
 
     row_columns: tuple[str, ...] = ()
 
-    def __init__(self, *args, compiled_rows: Callable[[], list] | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        compiled_rows: Callable[[], list] | None = None,
+        compiled_get: Callable[[int], object] | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.compiled_rows = compiled_rows
+        self.compiled_get = compiled_get
+
+    def to_python(self, value):
+        key = id_param(value) if self.compiled_get is not None and isinstance(value, str) else None
+        if key is None:
+            return super().to_python(value)
+        found = self.compiled_get(key)
+        if found is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return found
 
 
 class BuildingRows(RowChoices):

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from residents.models import Building
 from stations.choices import (
     OPEN_STATES,
     Channel,
@@ -34,6 +35,7 @@ from stations.models import (
     RequestNote,
     RequestPhoto,
     ServiceRequest,
+    SocialWorker,
 )
 from stations.services.categories import categories_seed
 from stations.services.requests import (
@@ -523,6 +525,18 @@ def test_list_category_filter_takes_children_and_is_scoped(
     other = Category.objects.get(community=community_b, name="代开药")
     response = client.get(reverse("stations:request_list"), {"category": other.pk})
     assert response.status_code == 200 and len(page_pks(response)) == 4  # not a valid choice: ignored
+    # The same for another community's building and worker, and for ids that are no ids.
+    for params in (
+        {"building": Building.objects.filter(community=community_b).first().pk},
+        {"assignee": SocialWorker.objects.filter(community=community_b).first().pk},
+        {"category": "12abc"},
+        {"building": "9" * 30},
+    ):
+        response = client.get(reverse("stations:request_list"), params)
+        assert response.status_code == 200 and len(page_pks(response)) == 4, params
+        assert response.context["form"].errors, params
+    own = client.get(reverse("stations:request_list"), {"assignee": worker_a.pk, "category": medicine.pk})
+    assert own.context["form"].cleaned_data["assignee"] == worker_a
 
 
 def test_list_sorting_whitelist(as_user, head_a, list_rows):
