@@ -69,15 +69,36 @@ def grouped_by_community(iterator_class: type[forms.models.ModelChoiceIterator])
     return ByCommunity
 
 
-class RowChoices:
+class CompiledChoice:
+    """A model choice field whose submitted id is looked up by `compiled_get`, when it has one: a function
+    that gives the instance of one key from the field's queryset, or None (community.lib.compiled's
+    CompiledGet with the user's community bound), instead of building `queryset.get()` on each request.
+    Anything but a plain id goes to the field's own validation."""
+
+    compiled_get: Callable[[int], object] | None = None
+
+    def to_python(self, value):
+        key = id_param(value) if self.compiled_get is not None and isinstance(value, str) else None
+        if key is None:
+            return super().to_python(value)
+        found = self.compiled_get(key)
+        if found is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return found
+
+
+class CompiledModelChoiceField(CompiledChoice, forms.ModelChoiceField):
+    pass
+
+
+class RowChoices(CompiledChoice):
     """A model select whose choices are read as rows (grouped_by_community): the columns its label needs
     (`row_columns`); each kind of select makes the label from a row in its own `label_from_row`.
 
     `compiled_rows`: a function that returns those rows, for a user of one community: the rows' query
     compiled once per process (community.lib.compiled.CompiledRows with the community bound), instead of
     being built and compiled on each page (the request list's three selects: ~4 ms of CPU a page).
-    `compiled_get`: likewise, the instance of one key from the field's queryset, or None (CompiledGet with
-    the community bound), which validates a submitted id instead of `queryset.get()`."""
+    `compiled_get`: likewise for validating a submitted id (CompiledChoice)."""
 
     row_columns: tuple[str, ...] = ()
 
@@ -91,15 +112,6 @@ class RowChoices:
         super().__init__(*args, **kwargs)
         self.compiled_rows = compiled_rows
         self.compiled_get = compiled_get
-
-    def to_python(self, value):
-        key = id_param(value) if self.compiled_get is not None and isinstance(value, str) else None
-        if key is None:
-            return super().to_python(value)
-        found = self.compiled_get(key)
-        if found is None:
-            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
-        return found
 
 
 class BuildingRows(RowChoices):

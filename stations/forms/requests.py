@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from community.lib.choices import CompiledModelChoiceField
 from community.lib.submissions import SubmissionKeyField
 from community.lib.validators import (
     CleanTextField,
@@ -59,7 +60,7 @@ class RequestIntakeForm(forms.Form):
     """One screen for a phone in a stairwell: who, what, how it came in, photos."""
 
     submission_key = forms.UUIDField(widget=forms.HiddenInput)
-    requester = forms.ModelChoiceField(queryset=None, required=False, widget=forms.HiddenInput)
+    requester = CompiledModelChoiceField(queryset=None, required=False, widget=forms.HiddenInput)
     contact_name = forms.CharField(
         label=_("Contact name"),
         max_length=64,
@@ -103,9 +104,11 @@ class RequestIntakeForm(forms.Form):
         widget=MultipleFileInput(attrs={"accept": "image/*", "capture": "environment"}),
     )
 
-    def __init__(self, *args, residents, enterprises, buildings, categories, **kwargs):
+    def __init__(self, *args, residents, enterprises, buildings, categories, resident_get=None, **kwargs):
+        """`resident_get`: the resident of an id among `residents`, or None (CompiledChoice)."""
         super().__init__(*args, **kwargs)
         self.fields["requester"].queryset = residents
+        self.fields["requester"].compiled_get = resident_get
         self.fields["requester_enterprise"].queryset = enterprises
         self.fields["building"].queryset = buildings
         categories = list(categories)

@@ -349,12 +349,20 @@ _COMPILED_COUNTS = CompiledRows(
 )
 
 
-def categories_for(community) -> QuerySet[Category]:
-    return (
+def categories_for(community) -> list[Category]:
+    """The community's active categories with their parents, for the category selects of the forms (read
+    with SQL compiled once per process)."""
+    return _CATEGORIES(getattr(community, "pk", community))
+
+
+_CATEGORIES = CompiledList(
+    Category,
+    lambda community: (
         Category.objects.filter(community=community, is_active=True)
         .select_related("parent")
         .order_by("parent__position", "parent__name", "position", "name")
-    )
+    ),
+)
 
 
 _PHONE_TAIL_RE = re.compile(r"[0-9]{4}")

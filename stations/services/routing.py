@@ -5,12 +5,14 @@ category; if that worker is away, to the cover they named; else to the least-loa
 type in the community; nothing waits for an absent person."""
 
 import datetime as dt
+import functools
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from community.lib.compiled import CompiledList
 from residents.models import Building, Community
-from stations.choices import OPEN_STATES
+from stations.choices import OPEN_STATES, WorkerType
 from stations.models import Leave, SocialWorker
 
 
@@ -66,13 +68,13 @@ def route(
 ) -> SocialWorker | None:
     day = day or timezone.localdate()
     if building is not None:
-        # Whether they are away comes with the worker: one query for the usual case, not two.
-        responsible = (
-            building.responsible_workers.filter(is_active=True, worker_type=worker_type, community=community)
-            .annotate(away=Exists(away_on(day)))
-            .order_by("pk")
-            .first()
-        )
+        # Whether they are away comes with the worker: one query for the usual case, not two, compiled once
+        # per process for each worker type (community.lib.compiled).
+        compiled = _RESPONSIBLE.get(worker_type)
+        if compiled is not None:
+            responsible = next(iter(compiled(building.pk, community.pk, day, limit=1)), None)
+        else:
+            responsible = _responsible(worker_type, building, community, day).first()
         if responsible is not None:
             if not responsible.away:
                 return responsible
@@ -81,3 +83,20 @@ def route(
                 return cover
             return least_loaded(community, worker_type, day, exclude=responsible)
     return least_loaded(community, worker_type, day)
+
+
+def _responsible(worker_type: str, building, community, day: dt.date) -> QuerySet[SocialWorker]:
+    """The active workers of that type responsible for the building (包片), with whether they are away."""
+    return (
+        SocialWorker.objects.filter(
+            buildings=building, is_active=True, worker_type=worker_type, community=community
+        )
+        .annotate(away=Exists(away_on(day)))
+        .order_by("pk")
+    )
+
+
+_RESPONSIBLE = {
+    worker_type: CompiledList(SocialWorker, functools.partial(_responsible, worker_type))
+    for worker_type in WorkerType.values
+}

@@ -2,6 +2,7 @@
 actions, photos and the printable receipt. Each view: selector (404 across communities) → form →
 service → message → redirect."""
 
+import functools
 import uuid
 from collections.abc import Callable
 from urllib.parse import urlencode
@@ -19,6 +20,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from community.lib.compiled import CompiledGet
 from community.lib.http import add_service_errors, id_param, is_stale, paginate, querystring_without_page
 from community.lib.validators import nfkc
 from residents.models import Enterprise, Resident
@@ -61,10 +63,16 @@ def _intake_community(request: HttpRequest):
 
 def _community_residents(community):
     """Whom a request can be logged for: the community's residents (not erased). The user's own
-    community, so no further scoping; validating a posted id reads one row with its address."""
+    community, so no further scoping; validating a posted id reads one row with its address
+    (_COMMUNITY_RESIDENT: that query compiled once per process)."""
     return Resident.objects.filter(community=community, erased_at__isnull=True).select_related(
         "household__building", "employer"
     )
+
+
+_COMMUNITY_RESIDENT = CompiledGet(
+    Resident, lambda community, pk: _community_residents(community).filter(pk=pk)
+)
 
 
 def resident_lookup_response(
@@ -125,6 +133,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
         .filter(community=community)
         .order_by("position", "number"),
         "categories": selectors.categories_for(community),
+        "resident_get": functools.partial(_COMMUNITY_RESIDENT, community.pk),
     }
     chosen = None
     if request.method == "POST":

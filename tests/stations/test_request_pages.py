@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from residents.models import Building
+from residents.models import Building, Resident
 from stations.choices import (
     OPEN_STATES,
     Channel,
@@ -206,6 +206,17 @@ def test_intake_refuses_other_communitys_resident_and_category(
     )
     assert response.status_code == 200
     assert {"requester", "category"} <= set(response.context["form"].errors)
+    assert ServiceRequest.objects.count() == 0
+
+
+def test_intake_refuses_an_erased_resident_and_ids_that_are_not_ids(as_user, worker_a, resident_a, medicine):
+    Resident.objects.filter(pk=resident_a.pk).update(erased_at=timezone.now())
+    client = as_user(worker_a.user)
+    for requester in (resident_a.pk, "12abc", "9" * 30, "-1"):
+        response = client.post(
+            reverse("stations:request_create"), intake_data(requester=requester, category=medicine.pk)
+        )
+        assert response.status_code == 200 and "requester" in response.context["form"].errors, requester
     assert ServiceRequest.objects.count() == 0
 
 
