@@ -455,6 +455,22 @@ def assignable_workers(community) -> QuerySet[SocialWorker]:
 # --- The resident lookup of the intake and staff booking forms -----------------------------------------
 
 
+def intake_residents(community) -> QuerySet[Resident]:
+    """Whom a request can be logged for: the community's residents (not erased). The user's own
+    community, so no further scoping; validating a posted id reads one row with its address."""
+    return Resident.objects.filter(community=community, erased_at__isnull=True).select_related(
+        "household__building", "employer"
+    )
+
+
+def intake_resident_get(community):
+    """The intake's resident of an id, or None: intake_residents(community) by key, compiled once."""
+    return functools.partial(_INTAKE_RESIDENT, community.pk)
+
+
+_INTAKE_RESIDENT = CompiledGet(Resident, lambda community, pk: intake_residents(community).filter(pk=pk))
+
+
 def intake_community(user) -> Community | None:
     """The community a worker or head logs requests for: their membership's; None for subdistrict
     staff and users without one. Membership and community come in one query, and the

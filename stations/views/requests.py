@@ -2,7 +2,6 @@
 actions, photos and the printable receipt. Each view: selector (404 across communities) → form →
 service → message → redirect."""
 
-import functools
 import uuid
 from collections.abc import Callable
 from urllib.parse import urlencode
@@ -20,10 +19,9 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from community.lib.compiled import CompiledGet
 from community.lib.http import add_service_errors, id_param, is_stale, paginate, querystring_without_page
 from community.lib.validators import nfkc
-from residents.models import Enterprise, Resident
+from residents.models import Enterprise
 from residents.selectors import buildings_visible_to, spans_communities
 from stations.choices import Action, Channel, RatingSource, Status
 from stations.filters import ServiceRequestFilter
@@ -59,20 +57,6 @@ def _intake_community(request: HttpRequest):
     if community is None:
         raise PermissionDenied
     return community
-
-
-def _community_residents(community):
-    """Whom a request can be logged for: the community's residents (not erased). The user's own
-    community, so no further scoping; validating a posted id reads one row with its address
-    (_COMMUNITY_RESIDENT: that query compiled once per process)."""
-    return Resident.objects.filter(community=community, erased_at__isnull=True).select_related(
-        "household__building", "employer"
-    )
-
-
-_COMMUNITY_RESIDENT = CompiledGet(
-    Resident, lambda community, pk: _community_residents(community).filter(pk=pk)
-)
 
 
 def resident_lookup_response(
@@ -125,7 +109,7 @@ def _prefill(params) -> dict:
 @permission_required("stations.add_servicerequest", raise_exception=True)
 def request_create(request: HttpRequest) -> HttpResponse:
     community = _intake_community(request)
-    residents = _community_residents(community)
+    residents = selectors.intake_residents(community)
     kwargs = {
         "residents": residents,
         "enterprises": Enterprise.objects.filter(community=community).order_by("name"),
@@ -133,7 +117,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
         .filter(community=community)
         .order_by("position", "number"),
         "categories": selectors.categories_for(community),
-        "resident_get": functools.partial(_COMMUNITY_RESIDENT, community.pk),
+        "resident_get": selectors.intake_resident_get(community),
     }
     chosen = None
     if request.method == "POST":
@@ -177,7 +161,7 @@ def resident_lookup(request: HttpRequest) -> HttpResponse:
     community = _intake_community(request)
     return resident_lookup_response(
         request,
-        _community_residents(community),
+        selectors.intake_residents(community),
         field="requester",
         lookup_url=reverse("stations:resident_lookup"),
     )
