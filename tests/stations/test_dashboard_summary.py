@@ -293,6 +293,41 @@ def test_a_cut_off_before_the_last_write_is_counted_live(desk, community_a, head
 
 
 @postgres
+def test_a_write_racing_the_trend_recounts_only_its_day(desk, community_a, head_a, worker_a):
+    """A write committed after the page's cut-off makes today's settled row newer than the cut-off: the
+    trend still reads every earlier day from the summary and counts only today, live, in two queries —
+    with the same weeks as counting all twelve live (a request resolved earlier in its week and again
+    today is counted once)."""
+    medicine = Category.objects.get(community=community_a, name="代开药")
+    now = timezone.now()
+    today = timezone.localdate(now)
+    midnight = table_selectors._local_midnight(today)
+    cutoff = midnight + 2 * (now - midnight) / 3
+    first_today = new_request(
+        community_a, medicine, head_a, received=midnight + (now - midnight) / 3, assignee=worker_a
+    )
+    event(first_today, at=midnight + (now - midnight) / 2, old=Status.ACCEPTED, new=Status.RESOLVED)
+    again = new_request(community_a, medicine, head_a, received=now - 10 * D, assignee=worker_a)
+    event(again, at=midnight - H, old=Status.ACCEPTED, new=Status.RESOLVED)  # yesterday (last week on Monday)
+    event(again, at=midnight + (now - midnight) / 2, old=Status.ACCEPTED, new=Status.RESOLVED)
+    new_request(community_a, medicine, head_a, received=now, assignee=worker_a)  # the racing write
+    settled = SummaryDay.objects.get(community=community_a, day=today, at__isnull=True).settled_until
+    assert settled >= cutoff
+
+    first_monday, _low, _mondays = table_selectors._trend_window(cutoff, 12)
+    with CaptureQueriesContext(connection) as queries:
+        got = table_selectors._summary_trend([community_a], cutoff, first_monday)
+    assert got is not None
+    assert len(queries) == 3
+    live = table_selectors.live_weekly_trend([community_a], cutoff)
+    assert [(got[0].get(row["week"], 0), got[1].get(row["week"], 0)) for row in live] == [
+        (row["received"], row["resolved"]) for row in live
+    ]
+    this_week = live[-1]
+    assert this_week["received"] >= 1 and this_week["resolved"] >= 2
+
+
+@postgres
 def test_the_generators_copy_keeps_the_summary_exact():
     out = StringIO()
     call_command(
