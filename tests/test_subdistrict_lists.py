@@ -124,7 +124,7 @@ def test_subdistrict_staff_filter_the_request_list_by_community(
     html = street.get(url).content.decode()
     assert '<select name="community"' in html and "全部社区" in html
     response = street.get(url, {"community": neighbour.pk})
-    assert {r.community_id for r in response.context["page"]} == {neighbour.pk}
+    assert {r.community_name for r in response.context["page"]} == {neighbour.name}
     html = response.content.decode()
     assert 'type="hidden" name="community"' not in html  # the select carries it, not a hidden copy too
     assert "看板数据" not in html  # not presented as a dashboard drill-down

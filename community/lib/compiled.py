@@ -12,9 +12,9 @@ SQL with the real keys. `CompiledGet` builds the one instance as Django's ModelI
 model, related objects from select_related, annotations, field converters; prefetch_related is not run:
 prefetch_related_objects does that); `CompiledList` builds the instances of many rows, a window of them
 at a time (LIMIT and OFFSET as parameters: one statement for every page); `CompiledRows` gives the rows
-of a values_list() queryset, named for `named=True`. A queryset whose stand-ins do not come through as
-parameters is refused when it is first compiled, not answered wrongly, and a key beyond a 64-bit integer
-finds nothing without a query.
+of a values_list() queryset, named for `named=True`, all of them or a window likewise. A queryset whose
+stand-ins do not come through as parameters is refused when it is first compiled, not answered wrongly,
+and a key beyond a 64-bit integer finds nothing without a query.
 
 Keys are integers, aware datetimes compared with DateTimeFields (a deadline against "now"), dates and
 times compared with DateFields and TimeFields: those three are adapted for the database as their fields
@@ -167,20 +167,26 @@ def _instances(alias: str, statement: _Statement, rows: list) -> list[Model]:
     return objs
 
 
-class CompiledList(_Compiled):
+class _Windowed(_Compiled):
+    def _rows(self, found: tuple[str, _Statement, list]) -> list:
+        raise NotImplementedError
+
+    def __call__(self, *keys: Key, offset: int = 0, limit: int | None = None) -> list:
+        window = None if limit is None else (max(limit, 0), max(offset, 0))
+        found = self._run(keys, None, window)
+        return [] if found is None else self._rows(found)
+
+    def window(self, *keys: Key, count: int) -> "Window":
+        return Window(lambda offset, limit: self(*keys, offset=offset, limit=limit), count)
+
+
+class CompiledList(_Windowed):
     """`CompiledList(Request, lambda community: Request.objects.filter(community=community).order_by("pk"))`:
     `(7, offset=50, limit=25)` gives instances of rows 51-75 (as the ORM's `[50:75]`; the queryset must
     order its rows), `(7)` all of them. `.window(7, count=n)` is the same for a Paginator."""
 
-    def __call__(self, *keys: Key, offset: int = 0, limit: int | None = None) -> list[Model]:
-        window = None if limit is None else (max(limit, 0), max(offset, 0))
-        found = self._run(keys, None, window)
-        if found is None:
-            return []
+    def _rows(self, found: tuple[str, _Statement, list]) -> list[Model]:
         return _instances(*found)
-
-    def window(self, *keys: Key, count: int) -> "Window":
-        return Window(lambda offset, limit: self(*keys, offset=offset, limit=limit), count)
 
 
 class Window:
@@ -204,14 +210,12 @@ class Window:
         return self._read(start, stop - start) if stop > start else []
 
 
-class CompiledRows(_Compiled):
+class CompiledRows(_Windowed):
     """`CompiledRows(Building, lambda community: Building.objects.filter(community=community).values_list(…))(7)`:
-    the rows of a values_list() queryset for these keys, as tuples (named ones for `named=True`)."""
+    the rows of a values_list() queryset for these keys, as tuples (named ones for `named=True`); a window
+    of them with `offset` and `limit` or `.window()`, as CompiledList's."""
 
-    def __call__(self, *keys: Key) -> list[tuple]:
-        found = self._run(keys, None)
-        if found is None:
-            return []
+    def _rows(self, found: tuple[str, _Statement, list]) -> list[tuple]:
         _alias, statement, rows = found
         new = tuple.__new__  # as NamedValuesListIterable makes its rows
         return [new(statement.row_class, row) for row in statement.compiler.results_iter(results=[rows])]

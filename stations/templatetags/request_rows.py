@@ -6,8 +6,8 @@ rows ~25 ms at district scale. Here a row is one format_html() call: every value
 the translations (labels of status and urgency included: get_status_display() rebuilds the choices'
 dictionary on every call) are looked up once per page and the detail URL is reversed once.
 
-The rows need the list's select_related (category, building, assignee; and community for a user who
-sees several) and the `is_overdue` annotation (stations.selectors.requests.with_overdue)."""
+The rows are what stations.selectors.requests.request_rows_for gives: named tuples of its ROW_FIELDS
+(and `community_name` for a user who sees several communities)."""
 
 from collections.abc import Iterable
 
@@ -18,8 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from community.lib.html import format_html
-from stations.choices import Status, Urgency
-from stations.models import ServiceRequest
+from stations.choices import STATUS_BADGE, Status, Urgency
 
 register = template.Library()
 
@@ -51,9 +50,9 @@ def _detail_url_maker():
 
 
 @register.simple_tag
-def request_rows(requests: Iterable[ServiceRequest], show_community: bool = False) -> SafeString:
+def request_rows(requests: Iterable[tuple], show_community: bool = False) -> SafeString:
     """The rows; with show_community (a user who sees several communities) each names its community,
-    which the rows must then have joined (select_related("community"))."""
+    which the rows must then carry (`community_name`)."""
     url_for = _detail_url_maker()
     due, overdue, unassigned = gettext("Due"), gettext("overdue"), gettext("unassigned")
     overdue_suffix = format_html(" · {}", overdue)
@@ -66,18 +65,18 @@ def request_rows(requests: Iterable[ServiceRequest], show_community: bool = Fals
                 ROW,
                 url=url_for(r.pk),
                 reference=r.reference,
-                community=format_html(" · {}", r.community.name) if show_community else "",
-                category=r.category.name,
-                building=format_html(" · {}", r.building.number) if r.building_id else "",
+                community=format_html(" · {}", r.community_name) if show_community else "",
+                category=r.category_name,
+                building=format_html(" · {}", r.building_number) if r.building_id else "",
                 urgency=urgent if r.urgency == Urgency.URGENT else "",
                 title=r.title,
-                badge=r.status_badge,
+                badge=STATUS_BADGE[r.status],
                 status=status_labels[r.status],
                 due_class="text-danger fw-semibold" if r.is_overdue else "text-body-secondary",
                 due=due,
                 due_at=timezone.localtime(r.resolution_due_at).strftime("%Y-%m-%d %H:%M"),
                 overdue=overdue_suffix if r.is_overdue else "",
-                assignee=r.assignee.display_name if r.assignee_id else unassigned,
+                assignee=r.assignee_name if r.assignee_id else unassigned,
             )
         )
     return mark_safe("".join(rows))  # each row was built by format_html

@@ -202,14 +202,15 @@ def my_queue(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def request_list(request: HttpRequest) -> HttpResponse:
-    queryset = selectors.request_rows_for(
-        request.user, selectors.with_overdue(selectors.requests_visible_to(request.user))
-    )
+    queryset = selectors.with_overdue(selectors.requests_visible_to(request.user))
     filterset = ServiceRequestFilter(request.GET or None, queryset=queryset, user=request.user)
+    found = filterset.qs
+    # Counted before the rows' joined names are added: an inner join stays in a COUNT (it could drop rows).
+    rows = selectors.request_rows_for(request.user, found)
     context = {
         "filter": filterset,
         "form": filterset.form,
-        "page": paginate(request, filterset.qs, per_page=LIST_PAGE_SIZE),
+        "page": paginate(request, rows, per_page=LIST_PAGE_SIZE, count=found.count()),
         "query": querystring_without_page(request),
         "filtered": any(k != "page" for k in request.GET),
         "show_community": filterset.shows_community,
