@@ -6,6 +6,7 @@ gets 404. Residents never see who booked a slot: the labels the week grid shows 
 so a template cannot leak a name by accident."""
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from django.db.models import (
@@ -364,25 +365,7 @@ def end_choices(space: Space, start: dt.datetime | None) -> list[tuple[str, str]
     local = timezone.localtime(start)
     step = space.slot_minutes
     first = -(-space.min_minutes // step) * step  # the shortest length on the grid
-    closes = (
-        OpeningHours.objects.filter(
-            space=OuterRef("pk"), weekday=local.weekday(), opens__lte=local.time(), closes__gt=local.time()
-        )
-        .order_by("-closes")
-        .values("closes")[:1]
-    )
-    following = (
-        Booking.objects.filter(space=OuterRef("pk"), status__in=ACTIVE_BOOKING_STATES, starts_at__gt=start)
-        .order_by("starts_at")
-        .values("starts_at")[:1]
-    )
-    bounds = (
-        Space.objects.filter(pk=space.pk)
-        .annotate(closes=Subquery(closes), following=Subquery(following))
-        .values("closes", "following")
-        .get()
-    )
-    closing, following = bounds["closes"], bounds["following"]
+    ((closing, following),) = _END_BOUNDS[local.weekday()](space.pk, local.time(), start)
     limit = timezone.make_aware(dt.datetime.combine(local.date(), closing)) if closing else None
     if following is not None and (limit is None or following < limit):
         limit = following
@@ -402,6 +385,30 @@ def end_choices(space: Space, start: dt.datetime | None) -> list[tuple[str, str]
 
     # A start in closed or taken time offers the plain grid; the booking rules then say what is wrong.
     return build(limit) or build(None)
+
+
+def _end_bounds(weekday: int, space: int, at: dt.time, start: dt.datetime) -> QuerySet[Space]:
+    """The closing time of the opening hours around a start, and the next booking after it."""
+    closes = (
+        OpeningHours.objects.filter(space=OuterRef("pk"), weekday=weekday, opens__lte=at, closes__gt=at)
+        .order_by("-closes")
+        .values("closes")[:1]
+    )
+    following = (
+        Booking.objects.filter(space=OuterRef("pk"), status__in=ACTIVE_BOOKING_STATES, starts_at__gt=start)
+        .order_by("starts_at")
+        .values("starts_at")[:1]
+    )
+    return (
+        Space.objects.filter(pk=space)
+        .annotate(closes=Subquery(closes), following=Subquery(following))
+        .values_list("closes", "following")
+    )
+
+
+# end_choices' one query, compiled once per process for each weekday: the weekday cannot be a key, being a
+# small integer column whose range the stand-in keys are beyond (community.lib.compiled).
+_END_BOUNDS = {weekday: CompiledRows(Space, functools.partial(_end_bounds, weekday)) for weekday in range(7)}
 
 
 def residents_for_booking(space: Space) -> QuerySet[Resident]:
