@@ -5,7 +5,7 @@ import functools
 import re
 from collections.abc import Callable
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from community.lib.choices import BuildingRows, choice_rows
@@ -294,50 +294,38 @@ def directory(
     return resident_search(queryset, text).order_by("name_pinyin", "pk")
 
 
-# What a row of the directory page shows: name, address, masked phone (and care tags, read apart).
-DIRECTORY_ROW_FIELDS = (
-    "name",
-    "phone",
-    "household__entrance",
-    "household__room",
-    "household__building__number",
-)
+# What a row of the directory page shows (name, address, masked phone; care tags are read apart): named
+# tuples of these values, not a resident, household and building instance per row.
+DIRECTORY_ROW_FIELDS = ("pk", "name", "phone", "household_id", "entrance", "room", "building_number")
+_DIRECTORY_NAMES = {
+    "entrance": F("household__entrance"),
+    "room": F("household__room"),
+    "building_number": F("household__building__number"),
+}
 
 
-def directory_rows(
-    user,
-    *,
-    text: str = "",
-    building_id: int | None = None,
-    tag_id: int | None = None,
-    community_id: int | None = None,
-) -> QuerySet[Resident]:
-    """The directory as its page lists it: only the columns a row shows, with household and building
-    joined (not the employer a resident's page needs; the community only for a user who sees several).
-    Care tags: `care_tags_by_resident`."""
-    rows = directory(
-        user, text=text, building_id=building_id, tag_id=tag_id, community_id=community_id
-    ).prefetch_related(None)
+def directory_rows(user, residents: QuerySet[Resident]) -> QuerySet:
+    """The directory's residents (`directory`) as its page lists them: named tuples of DIRECTORY_ROW_FIELDS,
+    and `community_name` for a user who sees several communities. Care tags: `care_tags_by_resident`."""
+    residents = residents.prefetch_related(None)
     if spans_communities(user):
-        return (
-            rows.select_related(None)
-            .select_related("household__building", "community")
-            .only(*DIRECTORY_ROW_FIELDS, "community__name")
-        )
-    return rows.select_related(None).select_related("household__building").only(*DIRECTORY_ROW_FIELDS)
+        named = residents.annotate(**_DIRECTORY_NAMES, community_name=F("community__name"))
+        return named.values_list(*DIRECTORY_ROW_FIELDS, "community_name", named=True)
+    return residents.annotate(**_DIRECTORY_NAMES).values_list(*DIRECTORY_ROW_FIELDS, named=True)
 
 
-def care_tags_by_resident(resident_ids: list[int]) -> dict[int, list[CareTag]]:
-    """Each resident's care tags, in the tags' order: one query of the resident–tag links with their tag
-    joined. The same query as prefetch_related("care_tags"), without its queryset built per resident."""
-    tags: dict[int, list[CareTag]] = {pk: [] for pk in resident_ids}
+def care_tags_by_resident(resident_ids: list[int]) -> dict[int, list[tuple]]:
+    """Each resident's care tags (named rows with the tag's `name` and `colour`), in the tags' order: one
+    query of the resident–tag links with their tag joined."""
+    tags: dict[int, list[tuple]] = {pk: [] for pk in resident_ids}
     links = (
         Resident.care_tags.through.objects.filter(resident_id__in=resident_ids)
-        .select_related("caretag")
         .order_by("caretag")  # the care tags' own ordering
+        .annotate(name=F("caretag__name"), colour=F("caretag__colour"))
+        .values_list("resident_id", "name", "colour", named=True)
     )
     for link in links:
-        tags[link.resident_id].append(link.caretag)
+        tags[link.resident_id].append(link)
     return tags
 
 

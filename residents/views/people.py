@@ -19,11 +19,12 @@ from community.lib.http import (
     paginate,
     querystring_without_page,
 )
-from community.lib.validators import nfkc
+from community.lib.urls import pk_url_maker
+from community.lib.validators import mask_phone, nfkc
 from residents import privacy, selectors, services
 from residents.choices import PersonalField
 from residents.forms import DirectorySearchForm, EraseForm, ExportForm, ResidentForm, RevealForm
-from residents.models import CareTag, Enterprise, Resident
+from residents.models import Enterprise, Resident
 
 
 @login_required
@@ -42,41 +43,41 @@ def resident_list(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     # The valid ones (none when nothing was asked): a junk building id does not drop the search text.
     filters = getattr(form, "cleaned_data", {})
-    residents = selectors.directory_rows(
+    residents = selectors.directory(
         request.user,
         text=filters.get("q") or "",
         building_id=filters["building"].pk if filters.get("building") else None,
         tag_id=filters["tag"].pk if filters.get("tag") else None,
         community_id=filters["community"].pk if filters.get("community") else None,
     )
-    page = paginate(request, residents)
-    tags_of = selectors.care_tags_by_resident([resident.pk for resident in page])
+    # Counted without the rows' joined columns.
+    page = paginate(request, selectors.directory_rows(request.user, residents), count=residents.count())
+    tags_of = selectors.care_tags_by_resident([row.pk for row in page])
+    url_of = pk_url_maker("residents:resident_detail")
     context = {
         "form": form,
         "page": page,
-        "rows": [_directory_row(resident, tags_of[resident.pk], show_community) for resident in page],
+        "rows": [_directory_row(row, tags_of[row.pk], show_community, url_of) for row in page],
         "query": querystring_without_page(request),
     }
     template = "residents/resident_list.html#results" if request.htmx else "residents/resident_list.html"
     return render(request, template, context)
 
 
-def _directory_row(resident: Resident, care_tags: list[CareTag], show_community: bool) -> dict:
-    """What a row of the directory shows, as a dict: the template engine reads a dict's keys at once,
-    and a model's attributes only after a failed key lookup, for each of the page's 25 rows. The
-    community only for a user who sees several (selectors.directory_rows joins it for them)."""
-    household = resident.household
+def _directory_row(row, care_tags: list[tuple], show_community: bool, url_of) -> dict:
+    """What a row of the directory shows, as a dict (the template engine reads a dict's keys at once), from
+    a row of selectors.directory_rows: the community only for a user who sees several."""
     address = None
-    if household:
-        dwelling = _("entrance %(e)s, room %(room)s") % {"e": household.entrance, "room": household.room}
-        address = f"{household.building.number} {dwelling}"  # escaped by the template
+    if row.household_id:
+        dwelling = _("entrance %(e)s, room %(room)s") % {"e": row.entrance, "room": row.room}
+        address = f"{row.building_number} {dwelling}"  # escaped by the template
     return {
-        "url": resident.get_absolute_url(),
-        "name": resident.name,
+        "url": url_of(row.pk),
+        "name": row.name,
         "care_tags": care_tags,
         "address": address,
-        "community": resident.community.name if show_community else None,
-        "masked_phone": resident.masked_phone,  # never the number itself
+        "community": row.community_name if show_community else None,
+        "masked_phone": mask_phone(row.phone),  # never the number itself
     }
 
 

@@ -12,17 +12,15 @@ The rows are what stations.selectors.requests.request_rows_for gives: named tupl
 from collections.abc import Iterable
 
 from django import template
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from community.lib.html import format_html
+from community.lib.urls import pk_url_maker
 from stations.choices import STATUS_BADGE, Status, Urgency
 
 register = template.Library()
-
-_SENTINEL = 2_147_483_647  # a pk no URL pattern contains otherwise
 
 ROW = (
     '<a class="list-group-item list-group-item-action" href="{url}">\n'
@@ -42,18 +40,11 @@ ROW = (
 )
 
 
-def _detail_url_maker():
-    prefix, _sentinel, suffix = reverse("stations:request_detail", args=[_SENTINEL]).rpartition(
-        str(_SENTINEL)
-    )
-    return lambda pk: f"{prefix}{pk}{suffix}"
-
-
 @register.simple_tag
 def request_rows(requests: Iterable[tuple], show_community: bool = False) -> SafeString:
     """The rows; with show_community (a user who sees several communities) each names its community,
     which the rows must then carry (`community_name`)."""
-    url_for = _detail_url_maker()
+    url_for = pk_url_maker("stations:request_detail")
     due, overdue, unassigned = gettext("Due"), gettext("overdue"), gettext("unassigned")
     overdue_suffix = format_html(" · {}", overdue)
     status_labels = {value: str(label) for value, label in Status.choices}

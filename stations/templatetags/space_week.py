@@ -19,19 +19,12 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, pgettext
 
 from community.lib.html import format_html
+from community.lib.urls import pk_url_maker
 from stations.choices import BookingKind
 from stations.models import Booking, Space
 from stations.selectors.spaces import Cell, WeekGrid
 
 register = template.Library()
-
-_SENTINEL = 2_147_483_647  # a pk no URL contains otherwise
-
-
-def _url_maker(name: str):
-    """reverse(name, args=[pk]) for many pks at the cost of one reverse()."""
-    prefix, _sentinel, suffix = reverse(name, args=[_SENTINEL]).rpartition(str(_SENTINEL))
-    return lambda pk: f"{prefix}{pk}{suffix}"
 
 
 def _taken_cell(cell: Cell, pending: SafeString) -> SafeString:
@@ -129,7 +122,7 @@ def week_bookings(context, bookings: Iterable[Booking]) -> SafeString:
     """The staff's list of the week's bookings: when, who (or the course, or the kind), the purpose,
     the status and, while it can be cancelled (week_grid's `can_cancel`), the cancel button. Needs
     week_grid's select_related (resident, course)."""
-    cancel_url = _url_maker("stations:booking_cancel")
+    cancel_url = pk_url_maker("stations:booking_cancel")
     csrf = CsrfTokenNode().render(context)
     cancel_label = gettext("Cancel booking")
     # What the date filter's "D" and get_FOO_display() would look up for every booking, once.
