@@ -92,7 +92,7 @@ def test_rows_of_a_values_list(worker_a, building_a, django_assert_num_queries):
 
 def test_datetime_keys_and_windows_of_instances(worker_a, django_assert_num_queries):
     """Aware datetimes are keys too (adapted as a DateTimeField adapts them); CompiledList gives a window
-    of instances with LIMIT/OFFSET as parameters: one statement for every page."""
+    of instances with LIMIT/OFFSET written into the SQL: one compiled statement for every page."""
     import datetime as dt
 
     from django.utils import timezone
@@ -131,3 +131,40 @@ def test_a_sliced_query_or_a_key_that_is_no_parameter_is_refused(worker_a):
         CompiledList(User, lambda pk: User.objects.filter(pk=pk)[:5])(worker_a.user.pk)
     with pytest.raises(ValueError, match="keys as parameters"):
         CompiledList(User, lambda pk: User.objects.all())(worker_a.user.pk)
+
+
+@pytest.mark.postgres
+def test_constants_are_written_into_the_sql_on_postgresql(worker_a):
+    """On PostgreSQL the queryset's own constants go into the SQL as literals (a generic plan can then use a
+    partial index made for them); the keys stay parameters, and the answer is the ORM's. A `%` in a
+    constant, quotes and an enum's value survive the quoting."""
+    from django.db import connection
+
+    from stations.choices import WorkerType
+
+    odd = User.objects.create_user("it's 100%_sure", password="x" * 12)
+    named = CompiledRows(
+        User,
+        lambda pk: (
+            User.objects.filter(Q(pk=pk) | Q(username__startswith="it's 100%"), is_active=True)
+            .order_by("pk")
+            .values_list("username", flat=False)
+        ),
+    )
+    assert named(worker_a.user.pk) == [(worker_a.user.username,), (odd.username,)]
+    ((statement),) = named.statements.values()
+    assert statement.params == [-2_147_483_000]  # only the key is sent
+    assert "LIKE  E'it''s 100\\\\%%%%'" in statement.sql  # as psycopg quotes it, each % doubled
+    workers = CompiledRows(
+        SocialWorker,
+        lambda community: SocialWorker.objects.filter(
+            community=community, worker_type__in=[WorkerType.LIAISON, WorkerType.PROJECT]
+        ).values_list("pk"),
+    )
+    expected = list(
+        SocialWorker.objects.filter(
+            community=worker_a.community, worker_type__in=[WorkerType.LIAISON, WorkerType.PROJECT]
+        ).values_list("pk")
+    )
+    assert workers(worker_a.community_id) == expected and (worker_a.pk,) in expected
+    assert connection.vendor == "postgresql"
