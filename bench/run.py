@@ -8,11 +8,12 @@
    the page mix below from a few threads for a fixed time (loopback only, bounded in time and count).
 5. Runs the baseline — a bare view rendering a template of each page's size, in the same server — and
    reports every page as a ratio to it; then the ceiling: the same mix sent to that bare view, in pages/s.
-   (Before all this, it removes the future bookings of its earlier runs, so booking POST finds free slots.)
+   (Before all this, it removes the future bookings and the requests of its earlier runs, so booking POST
+   finds free slots and every run reads the same data set, and vacuums what they were in.)
 6. Writes bench/results/<size>.json and bench/results/<size>.md, and stops gunicorn.
 
-The load generator is plain Python (threads, http.client, time.perf_counter): it shares the two cores with
-the server, which the report says; its own cost per request is a fraction of a millisecond."""
+The load generator is plain Python (threads, a socket per request, time.perf_counter): it shares the two
+cores with the server, which the report says; its own cost per request is a fraction of a millisecond."""
 
 from __future__ import annotations
 
@@ -242,7 +243,7 @@ def clear_bench_bookings(fx: Fixture) -> int:
         return ours.delete()[0]
 
 
-def clear_bench_requests() -> int:
+def clear_bench_requests(community_code: str = "G001") -> int:
     """Remove the requests earlier runs' intake POSTs made (their timelines, notifications and history go
     with them; the summary's triggers subtract them), then VACUUM what that touched. Otherwise every run
     leaves ~500 more open requests in G001's queue: after six runs the queue's counts read 3,943 open
@@ -255,11 +256,11 @@ def clear_bench_requests() -> int:
     from stations.services.summary import MONTH_FIGURES
 
     with transaction.atomic():
-        community = Community.objects.get(code="G001")
+        community = Community.objects.get(code=community_code)
         ours = ServiceRequest.objects.filter(community=community, title=BENCH_TITLE)
         pks = list(ours.values_list("pk", flat=True))
-        ServiceRequest.history.model.objects.filter(id__in=pks).delete()
         ours.delete()
+        ServiceRequest.history.model.objects.filter(id__in=pks).delete()  # the deletions' entries too
         # Each intake stored a step for its response deadline (a day ahead); removing the request set it
         # to zero, and a zero step is only folded away once its moment has passed. ~550 a run accumulated
         # and the dashboards summed them all (8,256 after fifteen runs).

@@ -1,8 +1,12 @@
-"""The parts of `make bench` that run without a server: the report's verdicts and ceiling line, and the
-removal of the bench's own bookings between runs. The benchmark itself is a command (`make bench`)."""
+"""The parts of `make bench` that run without a server: the report's verdicts and ceiling line, the removal
+of the bench's own bookings and requests between runs, and the load generator's HTTP client. The benchmark
+itself is a command (`make bench`)."""
 
 import datetime as dt
+import http.client
+import http.server
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,9 +14,11 @@ from django.utils import timezone
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))  # bench/run.py imports `load`
 
+from bench.load import request  # noqa: E402
 from bench.report import report  # noqa: E402
-from bench.run import BENCH_PURPOSE, Fixture, clear_bench_bookings  # noqa: E402
-from stations.models import Booking, Space  # noqa: E402
+from bench.run import BENCH_PURPOSE, BENCH_TITLE, Fixture, clear_bench_bookings, clear_bench_requests  # noqa: E402
+from stations.models import Booking, ServiceRequest, Space  # noqa: E402
+from stations.services.requests import service_request_create  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 
 
@@ -120,3 +126,61 @@ def test_cpu_profile_reads_a_process_cpu_time():
     while time.process_time() < deadline:
         pass
     assert backend_cpu_seconds(os.getpid()) >= before + 0.03
+
+
+def test_clear_bench_requests_removes_only_the_requests_the_bench_made(community_a, community_b, head_a):
+    from stations.choices import Role
+    from stations.models import Category
+    from stations.services.categories import categories_seed
+    from tests.factories import make_member
+
+    head_b = make_member(role=Role.HEAD, community=community_b, username="head_b")
+
+    def intake(community, actor, title):
+        categories_seed(community=community)
+        category = Category.objects.get(community=community, name="代开药")
+        return service_request_create(actor=actor, community=community, category=category, title=title)[0]
+
+    ours = intake(community_a, head_a, BENCH_TITLE)
+    theirs = intake(community_a, head_a, "楼道灯不亮")
+    elsewhere = intake(community_b, head_b, BENCH_TITLE)
+    assert clear_bench_requests(community_a.code) == 1
+    assert set(ServiceRequest.objects.values_list("pk", flat=True)) == {theirs.pk, elsewhere.pk}
+    assert not ServiceRequest.history.model.objects.filter(id=ours.pk).exists()
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self._answer(b"")
+
+    def do_POST(self):
+        self._answer(self.rfile.read(int(self.headers["Content-Length"])))
+
+    def _answer(self, body: bytes) -> None:
+        text = f"{self.command} {self.path} {self.headers.get('Cookie')} ".encode() + body
+        self.send_response(201 if body else 200)
+        self.send_header("Set-Cookie", "sessionid=abc; Path=/")
+        self.send_header("Content-Length", str(len(text)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(text)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_the_load_generators_client_reads_status_headers_and_body():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        status, headers, body = request(port, "GET", "/requests/?q=%E6%A5%BC", {"Cookie": "a=1"})
+        assert status == 200 and body == b"GET /requests/?q=%E6%A5%BC a=1 "
+        assert ("Set-Cookie", "sessionid=abc; Path=/") in headers
+        status, _headers, body = request(port, "POST", "/book/", {}, {"purpose": "压测 预约", "n": 4})
+        assert status == 201 and body.endswith(b"purpose=%E5%8E%8B%E6%B5%8B+%E9%A2%84%E7%BA%A6&n=4")
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises((OSError, http.client.HTTPException)):
+        request(port, "GET", "/", {}, timeout=2)  # nobody listens any more
