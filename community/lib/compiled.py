@@ -24,7 +24,7 @@ answers a lookup beyond a small integer column's range without a parameter, and 
 import datetime as dt
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
@@ -95,6 +95,12 @@ class _Statement:
         if connections[alias].vendor == "postgresql":
             self._inline_constants(connections[alias])
         self.compiler = compiler
+        # What results_iter() works out on every call, once: each column's converters (a dozen
+        # get_db_converters() calls a statement, and comparisons of fields).
+        fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
+        self.fields = fields
+        self.converters = compiler.get_converters(fields)
+        self.composite = compiler.has_composite_fields(fields)
         self.fetch_mode = queryset._fetch_mode
         if queryset._iterable_class is not ModelIterable:  # values_list(): rows, named if it asked for names
             named = queryset._iterable_class is NamedValuesListIterable
@@ -103,10 +109,18 @@ class _Statement:
         klass_info = compiler.klass_info
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         self.model = klass_info["model"]
-        self.fields = slice(start, end)
+        self.model_columns = slice(start, end)
         self.init_list = [column[0].target.attname for column in compiler.select[start:end]]
         self.populators = get_related_populators(klass_info, compiler.select, alias, queryset._fetch_mode)
         self.annotations = list(compiler.annotation_col_map.items())
+
+    def converted(self, rows: list) -> Iterable:
+        """The rows as results_iter() gives them: each value through its column's converters."""
+        if self.converters:
+            rows = self.compiler.apply_converters(rows, self.converters)
+        if self.composite:
+            rows = self.compiler.composite_fields_to_tuples(rows, self.fields)
+        return rows
 
     def _inline_constants(self, connection) -> None:
         """Write the queryset's own constants (statuses, flags, …: every parameter but the keys) into the SQL
@@ -197,9 +211,9 @@ class CompiledGet(_Compiled):
 def _instances(alias: str, statement: _Statement, rows: list) -> list[Model]:
     """The rows as the model's instances, built as ModelIterable builds them."""
     objs = []
-    for row in statement.compiler.results_iter(results=[rows]):
+    for row in statement.converted(rows):
         obj = statement.model.from_db(
-            alias, statement.init_list, row[statement.fields], fetch_mode=statement.fetch_mode
+            alias, statement.init_list, row[statement.model_columns], fetch_mode=statement.fetch_mode
         )
         for populator in statement.populators:
             populator.populate(row, obj)
@@ -260,4 +274,4 @@ class CompiledRows(_Windowed):
     def _rows(self, found: tuple[str, _Statement, list]) -> list[tuple]:
         _alias, statement, rows = found
         new = tuple.__new__  # as NamedValuesListIterable makes its rows
-        return [new(statement.row_class, row) for row in statement.compiler.results_iter(results=[rows])]
+        return [new(statement.row_class, row) for row in statement.converted(rows)]
