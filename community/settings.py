@@ -69,7 +69,9 @@ WSGI_APPLICATION = "community.wsgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's engine, its i18n library's {% translate "…" %} kept per language (community.lib.i18n_tags).
+        "BACKEND": "community.lib.i18n_tags.DjangoTemplates",
+        "NAME": "django",  # the alias Django's own backend would have
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
