@@ -69,8 +69,8 @@ WSGI_APPLICATION = "community.wsgi.application"
 
 TEMPLATES = [
     {
-        # Django's engine, its i18n library's {% translate "…" %} kept per language (community.lib.i18n_tags).
-        "BACKEND": "community.lib.i18n_tags.DjangoTemplates",
+        # Django's engine; {% translate "…" %} and {% static "…" %} kept once rendered (community.lib.template_libraries).
+        "BACKEND": "community.lib.template_libraries.DjangoTemplates",
         "NAME": "django",  # the alias Django's own backend would have
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,

@@ -1,0 +1,128 @@
+"""Two of Django's template libraries, `i18n` and `static`, with one change each, and the template backend
+that loads them under their own names (settings.TEMPLATES), so `{% load i18n static %}` in every template,
+the admin's included, gives them.
+
+A page renders dozens of tags whose output never changes in a language: `{% translate "literal" %}` (the
+request page 34 of them, the dashboard 94) and `{% static "file" %}` (six on every page, through base.html).
+Django works each out again on every render: for a translation a lazy object, gettext() behind the
+asgiref context-local lookup of the language, localisation and the "%%" restoring; for a static file the
+storage's manifest lookup and URL joining. Here such a tag with a plain quoted string (no filter, no
+`noop`, no `context`) renders through Django's own node the first time, which makes its output Django's by
+construction, and is then answered from what it gave: per language and escaping mode for a translation,
+per storage object (tests swap it) and escaping mode for a static URL. Every other tag and filter of the
+two libraries is Django's."""
+
+from django import template
+from django.apps import apps
+from django.template.backends import django as django_backend
+from django.template.base import FilterExpression, Variable
+from django.templatetags import i18n, static
+from django.utils.functional import empty
+from django.utils.html import conditional_escape
+from django.utils.translation import get_language
+
+_KEPT_MAX = 16  # languages × escaping modes (or storages in tests): a handful
+
+
+def _is_literal(expression: FilterExpression) -> bool:
+    """A quoted string without filters (kept as the string itself, or as a Variable of it by TranslateNode)."""
+    var = expression.var
+    return not expression.filters and isinstance(var.literal if isinstance(var, Variable) else var, str)
+
+
+# --- i18n --------------------------------------------------------------------------------------------------
+
+i18n_library = template.Library()
+i18n_library.tags.update(i18n.register.tags)
+i18n_library.filters.update(i18n.register.filters)
+
+
+class LiteralTranslateNode(i18n.TranslateNode):
+    """A TranslateNode of a quoted string: Django's rendering, kept per (language, autoescape)."""
+
+    def render(self, context):
+        key = (get_language(), context.autoescape)
+        value = self.rendered.get(key)
+        if value is None:
+            value = super().render(context) if self.asvar is None else self._value(context)
+            if len(self.rendered) < _KEPT_MAX:
+                self.rendered[key] = value
+        if self.asvar:
+            context[self.asvar] = value
+            return ""
+        return value
+
+    def _value(self, context):
+        super().render(context)  # sets the variable
+        return context[self.asvar]
+
+
+@i18n_library.tag("translate")
+@i18n_library.tag("trans")
+def do_translate(parser, token):
+    node = i18n.do_translate(parser, token)
+    if not node.noop and node.message_context is None and _is_literal(node.filter_expression):
+        node.__class__ = LiteralTranslateNode
+        node.rendered = {}
+    return node
+
+
+# --- static ------------------------------------------------------------------------------------------------
+
+static_library = template.Library()
+static_library.tags.update(static.register.tags)
+static_library.filters.update(static.register.filters)
+
+
+def _storage():
+    """The static files storage in use, once set up; None before, or without django.contrib.staticfiles."""
+    if not apps.is_installed("django.contrib.staticfiles"):
+        return None
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    wrapped = staticfiles_storage._wrapped
+    return None if wrapped is empty else wrapped
+
+
+class LiteralStaticNode(static.StaticNode):
+    """A StaticNode of a quoted path: Django's URL, kept per (storage, autoescape)."""
+
+    def render(self, context):
+        storage = _storage()
+        kept = self.kept.get(context.autoescape)
+        if storage is not None and kept is not None and kept[0] is storage:
+            url = kept[1]
+        else:
+            url = self.url(context)
+            if context.autoescape:
+                url = conditional_escape(url)
+            storage = _storage()  # set up by url() if it was not
+            if storage is not None and len(self.kept) < _KEPT_MAX:
+                self.kept[context.autoescape] = (storage, url)
+        if self.varname is None:
+            return url
+        context[self.varname] = url
+        return ""
+
+
+@static_library.tag("static")
+def do_static(parser, token):
+    node = static.do_static(parser, token)
+    if type(node) is static.StaticNode and _is_literal(node.path):
+        node.__class__ = LiteralStaticNode
+        node.kept = {}
+    return node
+
+
+# --- The backend ------------------------------------------------------------------------------------------
+
+
+class DjangoTemplates(django_backend.DjangoTemplates):
+    """Django's template backend, with `i18n` and `static` meaning this module's libraries. Set on the engine
+    rather than through the OPTIONS' `libraries` setting, which is for new names and warns (templates.W003)
+    when a name is Django's own."""
+
+    def __init__(self, params):
+        super().__init__(params)
+        self.engine.template_libraries["i18n"] = i18n_library
+        self.engine.template_libraries["static"] = static_library

@@ -1,0 +1,62 @@
+"""community.lib.template_libraries: `{% load i18n static %}` are Django's libraries, with
+`{% translate "literal" %}` and `{% static "file" %}` kept once rendered, and Django's output in every
+language, storage and form of the tags."""
+
+import pytest
+from django.template import Context, Engine, engines
+from django.utils import translation
+
+from community.lib.template_libraries import LiteralStaticNode, LiteralTranslateNode
+
+SOURCE = (
+    '{% load i18n static %}{% translate "Log out" %}|{% translate "100%% done" %}|{% trans "Menu" %}|'
+    '{% translate "Log out" as label %}[{{ label }}]|{% translate "Log out" noop %}|'
+    '{% translate "May" context "month name" %}|{% translate "<b>" %}|{% translate "Log out"|upper %}|'
+    '{% static "css/onedesk.css" %}|{% static "a b&c.js" as js %}[{{ js }}]|{% static name %}'
+)
+
+
+def render_both(language: str) -> tuple[str, str]:
+    ours = engines["django"].from_string(SOURCE)
+    djangos = Engine(
+        libraries={"i18n": "django.templatetags.i18n", "static": "django.templatetags.static"}
+    ).from_string(SOURCE)
+    with translation.override(language):
+        return ours.render({"name": "x.png"}), djangos.render(Context({"name": "x.png"}))
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_same_output_as_djangos_libraries(language):
+    ours, djangos = render_both(language)
+    assert ours == djangos
+    assert ours == render_both(language)[0]  # kept: the same again
+
+
+def test_languages_are_kept_apart_and_only_plain_literals_are_kept():
+    template = engines["django"].from_string(SOURCE)
+    with translation.override("zh-hans"):
+        chinese = template.render({"name": "x.png"})
+    with translation.override("en"):
+        english = template.render({"name": "x.png"})
+    assert chinese.startswith("退出") and english.startswith("Log out") and chinese != english
+    nodes = [node for node in template.template.nodelist if "Node" in type(node).__name__]
+    translated = [type(node) is LiteralTranslateNode for node in nodes if "Translate" in type(node).__name__]
+    assert translated == [
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        True,
+        False,
+    ]  # noop, context, filter: Django's
+    statics = [type(node) is LiteralStaticNode for node in nodes if "Static" in type(node).__name__]
+    assert statics == [True, True, False]  # a variable's path: Django's
+
+
+def test_a_static_url_follows_the_storage_in_use(settings):
+    template = engines["django"].from_string('{% load static %}{% static "css/onedesk.css" %}')
+    assert template.render({}) == "/static/css/onedesk.css"
+    settings.STATIC_URL = "/assets/"  # a new storage object: the kept URL is not used
+    assert template.render({}) == "/assets/css/onedesk.css"
