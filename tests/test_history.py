@@ -253,10 +253,10 @@ def test_resident_history_query_count_is_constant(
     assert resident_a.history.count() == count
     client = as_user(head_a)
     url = reverse("residents:resident_history", args=[resident_a.pk])
-    # session, user with membership, permissions (own and groups' in one), the resident (+ care tags), history
+    # session, user with membership and permissions, the resident (+ care tags), history
     # count, the page of records with their users, the record before the page, and the households named on
     # the page that the resident does not already hold (one query for them all).
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         response = client.get(url)
     assert len(response.context["entries"]) == count
 
@@ -274,7 +274,7 @@ def test_request_history_query_count_is_constant(
     assert sr.history.count() == count
     client = as_user(head_a)
     # As for a resident: the request (+ assisting, photos) instead, and one query for the workers named.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         response = client.get(reverse("stations:request_history", args=[sr.pk]))
     assert len(response.context["entries"]) == count
 

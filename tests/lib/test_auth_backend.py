@@ -78,3 +78,25 @@ def test_the_session_user_comes_with_their_worker_profile(worker_a, head_a, djan
     with django_assert_num_queries(1):
         found = worker_of(plain)
         assert (found, found.community) == (worker_a, worker_a.community)
+
+
+def test_the_session_user_comes_with_their_permissions(worker_a, head_a, django_assert_num_queries):
+    """The session's user is read with their permissions, own and their groups', overlaps once: checking
+    them costs no query, and they are what a user read otherwise has."""
+    from community.lib.auth import ModelBackend
+
+    worker_a.user.user_permissions.add(perm("add_visit"))
+    extra = Group.objects.create(name="extra-z")
+    extra.permissions.add(perm("change_booking"))
+    head_a.groups.add(extra)
+    bare = User.objects.create_user("bare-z", password="x" * 12)
+    for user in (worker_a.user, head_a, bare):
+        with django_assert_num_queries(1):
+            session_user = ModelBackend().get_user(user.pk)
+            names = session_user.get_all_permissions()
+            session_user.has_perm("stations.add_visit")
+        assert names == User.objects.get(pk=user.pk).get_all_permissions()
+    assert "stations.change_booking" in ModelBackend().get_user(head_a.pk).get_all_permissions()
+    assert ModelBackend().get_user(bare.pk).get_all_permissions() == set()
+    root = User.objects.create_superuser("root-w", password="x" * 12)
+    assert "residents.view_resident" in ModelBackend().get_user(root.pk).get_all_permissions()

@@ -182,7 +182,7 @@ class TestHomeCheck:
     ):
         client = as_user(worker_a.user)
         client.get(self.url(community_a), {"household": "1-2-301"})  # session and permissions warm
-        with django_assert_num_queries(6) as few:
+        with django_assert_num_queries(5) as few:
             client.get(self.url(community_a), {"household": "1-2-301"})
         for n in range(10):
             factories.ResidentFactory(household=resident_a.household, name=f"住户{n}")

@@ -124,9 +124,9 @@ class TestDirectory:
             factories.ResidentFactory(household=household_a).care_tags.add(tag)
         client = as_user(worker_a.user)
         client.get(reverse("residents:resident_list"))  # warm the session/user caches
-        # session, user with membership (the scope, joined by community.lib.auth), permissions (own and
-        # groups' in one), count, buildings and tags for the filters, the page, its care tags
-        with django_assert_num_queries(8):
+        # session, user with membership (the scope) and permissions (joined and read as a subquery by
+        # community.lib.auth), count, buildings and tags for the filters, the page, its care tags
+        with django_assert_num_queries(7):
             response = client.get(reverse("residents:resident_list"))
         assert response.status_code == 200
 
