@@ -14,9 +14,10 @@ from django.utils import timezone
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))  # bench/run.py imports `load`
 
+from bench.cleanup import BENCH_PURPOSE, BENCH_TITLE, clear_bench_bookings, clear_bench_requests  # noqa: E402
 from bench.load import request  # noqa: E402
 from bench.report import report  # noqa: E402
-from bench.run import BENCH_PURPOSE, BENCH_TITLE, Fixture, clear_bench_bookings, clear_bench_requests  # noqa: E402
+from bench.run import Fixture  # noqa: E402
 from stations.models import Booking, ServiceRequest, Space  # noqa: E402
 from stations.services.requests import service_request_create  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402

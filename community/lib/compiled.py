@@ -21,6 +21,7 @@ times compared with DateFields and TimeFields: those three are adapted for the d
 adapt them. An integer key must be a value its column can hold (the stand-ins are about -2**31): Django
 answers a lookup beyond a small integer column's range without a parameter, and such a query is refused."""
 
+import abc
 import datetime as dt
 import operator
 import re
@@ -223,9 +224,10 @@ def _instances(alias: str, statement: _Statement, rows: list) -> list[Model]:
     return objs
 
 
-class _Windowed(_Compiled):
+class _Windowed(_Compiled, abc.ABC):
+    @abc.abstractmethod
     def _rows(self, found: tuple[str, _Statement, list]) -> list:
-        raise NotImplementedError
+        """The rows of a statement's answer, as this kind gives them."""
 
     def __call__(self, *keys: Key, offset: int = 0, limit: int | None = None) -> list:
         window = None if limit is None else (max(limit, 0), max(offset, 0))
