@@ -9,7 +9,7 @@ asgiref context-local lookup of the language, localisation and the "%%" restorin
 storage's manifest lookup and URL joining. Here such a tag with a plain quoted string (no filter, no
 `noop`, no `context`) renders through Django's own node the first time, which makes its output Django's by
 construction, and is then answered from what it gave: per language and escaping mode for a translation,
-per storage object (tests swap it) and escaping mode for a static URL. Every other tag and filter of the
+per storage object (tests swap it) for a static URL. Every other tag and filter of the
 two libraries is Django's."""
 
 from django import template
@@ -18,10 +18,9 @@ from django.template.backends import django as django_backend
 from django.template.base import FilterExpression, Variable
 from django.templatetags import i18n, static
 from django.utils.functional import empty
-from django.utils.html import conditional_escape
 from django.utils.translation import get_language
 
-_KEPT_MAX = 16  # languages × escaping modes (or storages in tests): a handful
+_KEPT_MAX = 16  # languages × escaping modes: a handful
 
 
 def _is_literal(expression: FilterExpression) -> bool:
@@ -85,24 +84,20 @@ def _storage():
 
 
 class LiteralStaticNode(static.StaticNode):
-    """A StaticNode of a quoted path: Django's URL, kept per (storage, autoescape)."""
+    """A StaticNode of a quoted path: Django's URL, kept for the storage that gave it (escaping and `as`
+    stay Django's render())."""
 
-    def render(self, context):
+    kept: tuple | None = None  # (storage, url)
+
+    def url(self, context):
         storage = _storage()
-        kept = self.kept.get(context.autoescape)
-        if storage is not None and kept is not None and kept[0] is storage:
-            url = kept[1]
-        else:
-            url = self.url(context)
-            if context.autoescape:
-                url = conditional_escape(url)
-            storage = _storage()  # set up by url() if it was not
-            if storage is not None and len(self.kept) < _KEPT_MAX:
-                self.kept[context.autoescape] = (storage, url)
-        if self.varname is None:
-            return url
-        context[self.varname] = url
-        return ""
+        if storage is not None and self.kept is not None and self.kept[0] is storage:
+            return self.kept[1]
+        url = super().url(context)
+        storage = _storage()  # set up by url() if it was not
+        if storage is not None:
+            self.kept = (storage, url)
+        return url
 
 
 @static_library.tag("static")
@@ -110,7 +105,6 @@ def do_static(parser, token):
     node = static.do_static(parser, token)
     if type(node) is static.StaticNode and _is_literal(node.path):
         node.__class__ = LiteralStaticNode
-        node.kept = {}
     return node
 
 
