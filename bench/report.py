@@ -6,6 +6,9 @@ import os
 import platform
 from pathlib import Path
 
+# The target for the mixed load with two gunicorn workers, in pages a second.
+TARGET_RPS = 250
+
 
 def machine(url: str) -> dict[str, str]:
     import psycopg
@@ -58,18 +61,20 @@ def report(result: dict) -> str:
             f"{row['baseline_p50_ms']:.1f} | {row['ratio_p50']:.1f} |"
         )
     total = result["total"]
-    verdict = "✅" if total["rps"] >= 250 and total["errors"] == 0 else "❌"
+    verdict = "✅" if total["rps"] >= TARGET_RPS and total["errors"] == 0 else "❌"
     lines += [
         "",
         f"**All pages: {total['n']:,} in {result['seconds']:.1f} s = {total['rps']:.0f} pages/s "
-        f"(target ≥ 250 {verdict}), {total['errors']} errors.**",
+        f"(target ≥ {TARGET_RPS} {verdict}), {total['errors']} errors.**",
         "",
     ]
     if ceiling := result.get("ceiling"):
         lines += [
             f"Ceiling: the same mix, threads and server sent to the bare baseline view (each call at its page's "
             f"size, no work of OneDesk's own): {ceiling['rps']:.0f} pages/s, p50 {ceiling['p50_ms']:.1f} ms, "
-            f"{ceiling['errors']} errors. OneDesk's pages run at {total['rps'] / ceiling['rps']:.0%} of it.",
+            f"{ceiling['errors']} errors. OneDesk's pages run at {total['rps'] / ceiling['rps']:.0%} of it; "
+            f"the target, {TARGET_RPS} pages/s, is {TARGET_RPS / ceiling['rps']:.0%} of it: on this machine it "
+            f"needs a page of the mix to cost no more than {ceiling['rps'] / TARGET_RPS:.1f} bare views.",
             "",
         ]
     lines += [
