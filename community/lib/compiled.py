@@ -19,7 +19,9 @@ and a key beyond a 64-bit integer finds nothing without a query.
 Keys are integers, aware datetimes compared with DateTimeFields (a deadline against "now"), dates and
 times compared with DateFields and TimeFields: those three are adapted for the database as their fields
 adapt them. An integer key must be a value its column can hold (the stand-ins are about -2**31): Django
-answers a lookup beyond a small integer column's range without a parameter, and such a query is refused."""
+answers a lookup beyond a small integer column's range without a parameter, and such a query is refused.
+A string key must reach the SQL as it is: an exact or `in` lookup, or `like` (community.lib.lookups) with
+a pattern the caller made, not contains and its kin, which escape it and add wildcards (refused too)."""
 
 import abc
 import datetime as dt
@@ -39,21 +41,23 @@ _MOMENT_STAND_IN = dt.datetime(1901, 12, 13, 20, 45, 52, tzinfo=dt.UTC)  # then 
 _DAY_STAND_IN = dt.date(1901, 12, 13)  # then a day later for each next key
 _TIME_STAND_IN = dt.time(3, 7, 11)  # then 1 µs later for each next key
 
-type Key = int | dt.datetime | dt.date | dt.time
+type Key = int | dt.datetime | dt.date | dt.time | str
 
 
 def _key(value) -> Key:
-    """An integer, an aware datetime, a date or a time, as it is; anything else is refused."""
+    """An integer, an aware datetime, a date, a time or a string, as it is; anything else is refused."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise TypeError("a compiled query takes aware datetimes")
         return value
-    if isinstance(value, (dt.date, dt.time)):
+    if isinstance(value, (dt.date, dt.time, str)):
         return value
     return operator.index(value)
 
 
 def _stand_in(n: int, key: Key) -> Key:
+    if isinstance(key, str):
+        return f"\x00stand-in {n}\x00"  # no text a row holds: PostgreSQL refuses NUL in text
     if isinstance(key, dt.datetime):
         return _MOMENT_STAND_IN + dt.timedelta(microseconds=n)
     if isinstance(key, dt.date):

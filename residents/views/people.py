@@ -43,15 +43,14 @@ def resident_list(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     # The valid ones (none when nothing was asked): a junk building id does not drop the search text.
     filters = getattr(form, "cleaned_data", {})
-    residents = selectors.directory(
+    found = selectors.directory_found(
         request.user,
         text=filters.get("q") or "",
         building_id=filters["building"].pk if filters.get("building") else None,
         tag_id=filters["tag"].pk if filters.get("tag") else None,
         community_id=filters["community"].pk if filters.get("community") else None,
     )
-    # Counted without the rows' joined columns.
-    page = paginate(request, selectors.directory_rows(request.user, residents), count=residents.count())
+    page = paginate(request, found.rows, count=found.count)  # counted without the rows' joined columns
     tags_of = selectors.care_tags_by_resident([row.pk for row in page])
     url_of = pk_url_maker("residents:resident_detail")
     context = {

@@ -5,8 +5,10 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Exists, OuterRef, Q
 
 from community.lib.compiled import CompiledGet, CompiledRows
+from community.lib.lookups import like_pattern
 from residents.models import Building
 from stations.models import SocialWorker
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +41,9 @@ def test_a_missing_row_is_none_and_the_statement_is_kept(worker_a, django_assert
     assert get(worker_a.user.pk) == worker_a.user
     assert get.statements["default", int] is statement  # compiled once
     with pytest.raises(TypeError):
-        get(str(worker_a.user.pk))  # integers only: they reach the SQL as they are
+        get(float(worker_a.user.pk))  # integers, not numbers: they reach the SQL as they are
+    with pytest.raises(ValueError):
+        get(str(worker_a.user.pk))  # a string key is compiled as a string, which an integer column refuses
     with django_assert_num_queries(0):
         assert get(10**30) is None and get(-(10**30)) is None  # beyond any integer column: no row, no query
 
@@ -168,3 +172,30 @@ def test_constants_are_written_into_the_sql_on_postgresql(worker_a):
     )
     assert workers(worker_a.community_id) == expected and (worker_a.pk,) in expected
     assert connection.vendor == "postgresql"
+
+
+def test_string_keys_reach_the_sql_as_they_are(building_a, django_assert_num_queries):
+    """Exact, `in` and `like` (community.lib.lookups) take a string key as it is; contains, which escapes
+    its value and adds wildcards, cannot be compiled with one: refused when first compiled."""
+    factories.BuildingFactory(community=building_a.community, number="2号楼")
+    factories.BuildingFactory(community=building_a.community, number="12%号楼")
+    rows = CompiledRows(
+        Building,
+        lambda community, exact, pattern: (
+            Building.objects.filter(community=community)
+            .filter(Q(number=exact) | Q(number__like=pattern))
+            .order_by("number")
+            .values_list("number", flat=False)
+        ),
+    )
+    community = building_a.community_id
+    assert rows(community, "2号楼", like_pattern("nothing")) == [("2号楼",)]
+    with django_assert_num_queries(1):
+        assert rows(community, "", like_pattern("%", "%", "%")) == [("12%号楼",)]  # "%" as text
+    assert rows(community, "", "%号楼") == [("12%号楼",), (building_a.number,), ("2号楼",)]  # "%" as wildcard
+    assert rows(community, "'; --", like_pattern("'", "%", "%")) == []
+    refused = CompiledRows(
+        Building, lambda text: Building.objects.filter(number__contains=text).values_list("number")
+    )
+    with pytest.raises(ValueError, match="keys as parameters"):
+        refused("2")

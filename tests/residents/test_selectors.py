@@ -3,7 +3,9 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
+from django.utils import timezone
 
+from community.lib.compiled import Window
 from residents import selectors
 from residents.models import Resident
 from tests import factories
@@ -270,3 +272,101 @@ class TestResidentSearch:
     def test_directory_applies_scope_and_search(self, people):
         names = list(selectors.directory(people, text="zh").values_list("name", flat=True))
         assert names == ["张焱", "赵磊"]  # ordered by pinyin: zhangyan before zhaolei
+
+
+# --- directory_found: the directory page's count and rows, compiled for a member of one community ---------
+
+SEARCHES = [
+    "",
+    "焱",
+    "张焱",
+    "无此人",
+    "zhang",
+    "ZhangYan",
+    "zhang yan",
+    "ｚｈａｎｇ",
+    "zh",
+    "Z",
+    "1234",
+    "１２３４",
+    "0000",
+    "234",
+    "1-301",  # building and room: compiled
+    "1号楼-301",
+    "1栋 301",
+    "1-2-301",  # building, entrance and room: the ORM (a small integer column)
+    "1号楼2单元301室",
+    "1号楼",
+    "301",
+    "302a",
+    # LIKE's own characters are text here, not wildcards, and quotes are only text.
+    "%",
+    "_",
+    "z%",
+    "z_",
+    "\\",
+    "'; DROP TABLE residents_resident; --",
+    '"',
+]
+
+
+def orm_directory(user, **filters) -> tuple[int, list[tuple]]:
+    residents = selectors.directory(user, **filters)
+    return residents.count(), list(selectors.directory_rows(user, residents))
+
+
+class TestDirectoryFound:
+    @pytest.fixture
+    def tagged(self, people, community_a):
+        """张焱 and 赵磊 carry a care tag; a resident named with LIKE's characters, and an erased one."""
+        tag = factories.CareTagFactory()
+        for resident in Resident.objects.filter(name__in=["张焱", "赵磊"]):
+            resident.care_tags.add(tag)
+        factories.ResidentFactory(household=None, community=community_a, name="百分%之_百\\")
+        factories.ResidentFactory(
+            household=None, community=community_a, name="张已删", erased_at=timezone.now()
+        )
+        return tag
+
+    @pytest.mark.parametrize("text", SEARCHES)
+    def test_the_same_count_and_rows_as_the_orm(self, people, tagged, building_a, text):
+        for filters in ({}, {"building_id": building_a.pk}, {"tag_id": tagged.pk}):
+            found = selectors.directory_found(people, text=text, **filters)
+            assert isinstance(found.rows, Window) != (text in ("1-2-301", "1号楼2单元301室"))
+            assert (found.count, list(found.rows[0 : found.count])) == orm_directory(
+                people, text=text, **filters
+            )
+
+    def test_like_characters_match_only_themselves(self, people, tagged):
+        assert [row.name for row in selectors.directory_found(people, text="%").rows[0:10]] == [
+            "百分%之_百\\"
+        ]
+        assert selectors.directory_found(people, text="_").count == 1
+        assert selectors.directory_found(people, text="\\").count == 1
+        assert selectors.directory_found(people, text="分%之").count == 1
+        assert selectors.directory_found(people, text="分_之").count == 0  # "_" is no wildcard
+
+    def test_a_window_reads_one_page_in_order(self, people, tagged, django_assert_num_queries):
+        everyone = orm_directory(people)[1]
+        found = selectors.directory_found(people)
+        with django_assert_num_queries(1):
+            assert found.rows[1:3] == everyone[1:3]
+
+    def test_compiled_once_per_shape(self, people, tagged, django_assert_num_queries):
+        selectors.directory_found(people, text="zh")
+        counted, rows = selectors._compiled_directory(((False, False, 0), False, False))
+        statements = dict(counted.statements), dict(rows.statements)
+        with django_assert_num_queries(1):
+            found = selectors.directory_found(people, text="wangfang")  # another text, the same shape
+        assert (dict(counted.statements), dict(rows.statements)) == statements
+        assert [row.name for row in found.rows[0:5]] == ["王芳"]
+
+    def test_scoped_to_the_members_community(self, people, worker_b):
+        assert [r.name for r in selectors.directory_found(worker_b.user, text="zy").rows[0:5]] == ["张燕"]
+        assert selectors.directory_found(people, text="zy").count == 1  # 张焱 only, not B's 张燕
+
+    def test_subdistrict_staff_read_through_the_orm(self, people, subdistrict_a, community_a):
+        found = selectors.directory_found(subdistrict_a, text="zy")
+        assert not isinstance(found.rows, Window)
+        assert [(row.name, row.community_name) for row in found.rows] == [("张焱", community_a.name)]
+        assert (found.count, list(found.rows)) == orm_directory(subdistrict_a, text="zy")
