@@ -1,12 +1,13 @@
 """community.lib.template_libraries: `{% load i18n static %}` are Django's libraries, with
-`{% translate "literal" %}` and `{% static "file" %}` kept once rendered, and Django's output in every
-language, storage and form of the tags."""
+`{% translate "literal" %}`, `{% static "file" %}` and `{% url "name" %}` kept once rendered, and Django's
+output in every language, storage, prefix and form of the tags."""
 
 import pytest
 from django.template import Context, Engine, engines
+from django.urls import NoReverseMatch, set_script_prefix
 from django.utils import translation
 
-from community.lib.template_libraries import LiteralStaticNode, LiteralTranslateNode
+from community.lib.template_libraries import LiteralStaticNode, LiteralTranslateNode, LiteralURLNode
 
 SOURCE = (
     '{% load i18n static %}{% translate "Log out" %}|{% translate "100%% done" %}|{% trans "Menu" %}|'
@@ -60,3 +61,42 @@ def test_a_static_url_follows_the_storage_in_use(settings):
     assert template.render({}) == "/static/css/onedesk.css"
     settings.STATIC_URL = "/assets/"  # a new storage object: the kept URL is not used
     assert template.render({}) == "/assets/css/onedesk.css"
+
+
+URLS = (
+    '{% url "stations:request_list" %}|{% url "stations:request_detail" 7 %}|'
+    '{% url "stations:request_detail" pk=7 %}|{% url "stations:request_detail" pk %}|'
+    '{% url "stations:request_list" as list_url %}[{{ list_url }}]|{% url "no-such-view" as missing %}[{{ missing }}]'
+)
+
+
+def test_url_gives_djangos_output_and_keeps_only_constants(rf):
+    ours = engines["django"].from_string(URLS)
+    djangos = Engine().from_string(URLS)
+    context = {"pk": 9}
+    expected = djangos.render(Context(context))
+    assert expected.startswith("/requests/|/requests/7/|/requests/7/|/requests/9/|[/requests/]|[]")
+    assert ours.render(context) == expected
+    assert ours.render(context) == expected  # kept: the same again
+    assert ours.render({"pk": 10}).split("|")[3] == "/requests/10/"  # a variable's argument: Django's node
+    nodes = [node for node in ours.template.nodelist if "URLNode" in type(node).__name__]
+    assert [type(node) is LiteralURLNode for node in nodes] == [True, True, True, False, True, True]
+    assert all(node.rendered == {} for node in nodes[-1:])  # a failed reverse is not kept
+
+
+def test_a_kept_url_follows_the_script_prefix_and_language():
+    template = engines["django"].from_string('{% url "stations:request_list" %}')
+    assert template.render({}) == "/requests/"
+    set_script_prefix("/onedesk/")
+    try:
+        assert template.render({}) == "/onedesk/requests/"
+    finally:
+        set_script_prefix("/")
+    assert template.render({}) == "/requests/"
+    with translation.override("en"):
+        assert template.render({}) == "/requests/"
+
+
+def test_an_unknown_url_still_raises():
+    with pytest.raises(NoReverseMatch):
+        engines["django"].from_string('{% url "no-such-view" %}').render({})
