@@ -377,7 +377,7 @@ def directory_found(
 
     For a member of one community both are read with SQL compiled once per process for each shape of the
     search and its filters (building, care tag): building, compiling and counting the search through the
-    ORM took ~4 of the page's 17 ms of Python (district data set). An address with an entrance
+    ORM took ~4 of the page's 14 ms of Python (district data set). An address with an entrance
     ("3-2-301") goes through the ORM, as everything does for a user who sees several communities: the
     entrance's column is a small integer, which a compiled key cannot stand in for."""
     community = only_community_id(user)
