@@ -40,15 +40,22 @@ i18n_library.tags.update(i18n.register.tags)
 i18n_library.filters.update(i18n.register.filters)
 
 
-class LiteralTranslateNode(i18n.TranslateNode):
-    """A TranslateNode of a quoted string: Django's rendering, kept per (language, autoescape)."""
+class _Kept:
+    """Django's rendering of a node (with its `as` variable) whose output is a function of `_key(context)`:
+    rendered by the node's own class the first time for a key, then answered from what it gave. An empty
+    output (a `{% url … as v %}` that matched nothing) is never kept."""
+
+    rendered: dict
+
+    def _key(self, context) -> tuple:
+        raise NotImplementedError
 
     def render(self, context):
-        key = (get_language(), context.autoescape)
+        key = self._key(context)
         value = self.rendered.get(key)
         if value is None:
             value = super().render(context) if self.asvar is None else self._value(context)
-            if len(self.rendered) < _KEPT_MAX:
+            if value and len(self.rendered) < _KEPT_MAX:
                 self.rendered[key] = value
         if self.asvar:
             context[self.asvar] = value
@@ -58,6 +65,13 @@ class LiteralTranslateNode(i18n.TranslateNode):
     def _value(self, context):
         super().render(context)  # sets the variable
         return context[self.asvar]
+
+
+class LiteralTranslateNode(_Kept, i18n.TranslateNode):
+    """A TranslateNode of a quoted string: Django's rendering, kept per (language, autoescape)."""
+
+    def _key(self, context) -> tuple:
+        return get_language(), context.autoescape
 
 
 @i18n_library.tag("translate")
@@ -133,25 +147,12 @@ def _current_app(context) -> str | None:
     return current_app
 
 
-class LiteralURLNode(defaulttags.URLNode):
+class LiteralURLNode(_Kept, defaulttags.URLNode):
     """A URLNode of constants: Django's rendering, kept per (language, URLconf, script prefix, current app,
     autoescape); a failed reverse is never kept."""
 
-    def render(self, context):
-        key = (get_language(), get_urlconf(), get_script_prefix(), _current_app(context), context.autoescape)
-        value = self.rendered.get(key)
-        if value is None:
-            value = super().render(context) if self.asvar is None else self._value(context)
-            if value and len(self.rendered) < _KEPT_MAX:
-                self.rendered[key] = value
-        if self.asvar:
-            context[self.asvar] = value
-            return ""
-        return value
-
-    def _value(self, context):
-        super().render(context)  # sets the variable ("" when nothing matched)
-        return context[self.asvar]
+    def _key(self, context) -> tuple:
+        return get_language(), get_urlconf(), get_script_prefix(), _current_app(context), context.autoescape
 
 
 @url_library.tag("url")
