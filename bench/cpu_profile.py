@@ -79,7 +79,7 @@ def main() -> int:
             raise SystemExit(f"{page}: HTTP {response.status_code} for {path}")
         # The bench's load generator never keeps a response's cookies; the test client would keep the
         # success message of every POST (a redirect nobody follows here) and grow that cookie to its 2 kB
-        # limit, re-encoding it message by message on every later response: intake POST ~3 ms too much.
+        # limit, re-encoding it message by message on every later response: intake POST ~1.5 ms too much.
         client.cookies.pop(CookieStorage.cookie_name, None)
 
     for call in calls[:50]:
