@@ -41,14 +41,13 @@ i18n_library.filters.update(i18n.register.filters)
 
 
 class _Kept:
-    """Django's rendering of a node (with its `as` variable) whose output is a function of `_key(context)`:
-    rendered by the node's own class the first time for a key, then answered from what it gave. An empty
-    output (a `{% url … as v %}` that matched nothing) is never kept."""
+    """Django's rendering of a node (with its `as` variable) whose output is a function of the subclass's
+    `_key(context)` (what it depends on besides the node's own constants): rendered by the node's own
+    class the first time for a key, then answered from what it gave. An empty output (a `{% url … as v %}`
+    that matched nothing) is never kept. A mixin without slots or metaclass, so that a parsed node's
+    `__class__` can be set to a subclass of its own class with it."""
 
     rendered: dict
-
-    def _key(self, context) -> tuple:
-        raise NotImplementedError
 
     def render(self, context):
         key = self._key(context)
