@@ -23,23 +23,20 @@ class Like(Lookup):
     """`field LIKE pattern`, the backslash escaping (as Django's pattern lookups escape)."""
 
     lookup_name = "like"
+    upper = False  # UPPER() on both sides (where the database's LIKE minds letter case)
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
+        if self.upper and connection.vendor != "sqlite":
+            lhs, rhs = f"UPPER({lhs})", f"UPPER({rhs})"
         return f"{lhs} LIKE {rhs} ESCAPE '\\'", (*lhs_params, *rhs_params)
 
 
 @CharField.register_lookup
-class UpperLike(Lookup):
+class UpperLike(Like):
     """`like` without letter case: `UPPER(field) LIKE UPPER(pattern)` on PostgreSQL as Django's icontains
     there; plain LIKE on SQLite, as Django's icontains there."""
 
     lookup_name = "ulike"
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        if connection.vendor == "sqlite":
-            return f"{lhs} LIKE {rhs} ESCAPE '\\'", (*lhs_params, *rhs_params)
-        return f"UPPER({lhs}) LIKE UPPER({rhs}) ESCAPE '\\'", (*lhs_params, *rhs_params)
+    upper = True

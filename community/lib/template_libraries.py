@@ -27,10 +27,11 @@ from django.utils.translation import get_language
 _KEPT_MAX = 16  # languages × escaping modes: a handful
 
 
-def _is_literal(expression: FilterExpression) -> bool:
-    """A quoted string without filters (kept as the string itself, or as a Variable of it by TranslateNode)."""
+def _is_literal(expression: FilterExpression, kinds: type | tuple = str) -> bool:
+    """A quoted string (or a constant of `kinds`) without filters (kept as the value itself, or as a
+    Variable of it by TranslateNode)."""
     var = expression.var
-    return not expression.filters and isinstance(var.literal if isinstance(var, Variable) else var, str)
+    return not expression.filters and isinstance(var.literal if isinstance(var, Variable) else var, kinds)
 
 
 # --- i18n --------------------------------------------------------------------------------------------------
@@ -130,13 +131,6 @@ def do_static(parser, token):
 url_library = template.Library()
 
 
-def _is_constant(expression: FilterExpression) -> bool:
-    """A quoted string or a number without filters."""
-    var = expression.var
-    value = var.literal if isinstance(var, Variable) else var
-    return not expression.filters and isinstance(value, str | int | float)
-
-
 def _current_app(context) -> str | None:
     """What URLNode.render() passes to reverse() as current_app."""
     request = getattr(context, "request", None)
@@ -158,7 +152,7 @@ class LiteralURLNode(_Kept, defaulttags.URLNode):
 def do_url(parser, token):
     node = defaulttags.url(parser, token)
     constants = [node.view_name, *node.args, *node.kwargs.values()]
-    if type(node) is defaulttags.URLNode and all(_is_constant(e) for e in constants):
+    if type(node) is defaulttags.URLNode and all(_is_literal(e, (str, int, float)) for e in constants):
         node.__class__ = LiteralURLNode
         node.rendered = {}
     return node
