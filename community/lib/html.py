@@ -7,6 +7,7 @@ string among the arguments of every single call (a row of the request list: 30 Â
 a dashboard builds a few hundred cells). Lazy strings are still accepted: they are turned into text once,
 here, as conditional_escape() itself does."""
 
+import re
 from collections.abc import Iterable, Mapping
 from html import escape as _escape
 from typing import Any
@@ -14,10 +15,23 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString
 
+_NEEDS_ESCAPING = re.compile("[&<>\"']").search
+
 
 def conditional_escape(value: Any) -> str:
     """The value's own markup if it has some (`__html__`: SafeString, a form's BoundField, ...), else its
-    text escaped for HTML (& < > " ')."""
+    text escaped for HTML (& < > " ').
+
+    The three kinds of value a page passes most (a plain str, a SafeString, an int: ~350 a page) are
+    answered first by their exact type: a str with nothing to escape is returned as it is (one regex search
+    instead of escape()'s five replace() calls) and an int's digits need no escaping."""
+    kind = type(value)
+    if kind is str:
+        return _escape(value) if _NEEDS_ESCAPING(value) else value
+    if kind is SafeString:
+        return value
+    if kind is int:
+        return str(value)
     if isinstance(value, Promise):
         value = str(value)
     markup = getattr(value, "__html__", None)

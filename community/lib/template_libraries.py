@@ -12,17 +12,27 @@ construction, and is then answered from what it gave: per language and escaping 
 per storage object (tests swap it) for a static URL. `{% url "name" %}` with quoted (or numeric) arguments
 only is kept the same way, per language, URLconf, script prefix and current application, whatever else
 reverse() may depend on (33 µs a tag here, eight a page). Every other tag and filter of the libraries is
-Django's."""
+Django's.
+
+The backend's loader (Django's cached loader, `Loader` below) also gives each `{{ variable }}` of the
+templates it loads a shorter way out for the values a page prints most, a str, a SafeString or an int
+(`FastVariableNode`): the same text Django's render_value_in_context() makes of them, without its
+localisation and time-zone checks and its escape() behind keep_lazy's wrapper (~70 a page)."""
 
 from django import template
 from django.apps import apps
+from django.conf import settings
 from django.template import defaulttags
 from django.template.backends import django as django_backend
-from django.template.base import FilterExpression, Variable
+from django.template.base import FilterExpression, Variable, VariableNode, render_value_in_context
+from django.template.loaders import cached
 from django.templatetags import i18n, static
 from django.urls import get_script_prefix, get_urlconf
 from django.utils.functional import empty
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
+
+from community.lib.html import conditional_escape
 
 _KEPT_MAX = 16  # languages × escaping modes: a handful
 
@@ -158,6 +168,44 @@ def do_url(parser, token):
     return node
 
 
+# --- {{ variables }} ---------------------------------------------------------------------------------------
+
+
+class FastVariableNode(VariableNode):
+    """Django's VariableNode, with the text of a str, a SafeString or an int made directly: what
+    render_value_in_context() would make of them (localize() and template_localtime() leave text as it
+    is, and an int without thousands separators is its digits), escaped by community.lib.html. Any other
+    value, and an int when USE_THOUSAND_SEPARATOR is on, goes through Django's function."""
+
+    def render(self, context):
+        try:
+            output = self.filter_expression.resolve(context)
+        except UnicodeDecodeError:
+            return ""  # as Django's node
+        kind = type(output)
+        if kind is SafeString:
+            return output
+        if kind is str:
+            return conditional_escape(output) if context.autoescape else output
+        if kind is int and not settings.USE_THOUSAND_SEPARATOR:
+            return str(output)
+        return render_value_in_context(output, context)
+
+
+class Loader(cached.Loader):
+    """Django's cached loader; each template it loads has its variable nodes made FastVariableNodes once,
+    before it is first rendered (those of blocks, loops, conditions and included partials alike)."""
+
+    def get_template(self, template_name, skip=None):
+        template_ = super().get_template(template_name, skip)
+        if not template_.__dict__.get("fast_variables"):
+            for node in template_.nodelist.get_nodes_by_type(VariableNode):
+                if type(node) is VariableNode:
+                    node.__class__ = FastVariableNode
+            template_.fast_variables = True
+        return template_
+
+
 # --- The backend ------------------------------------------------------------------------------------------
 
 
@@ -165,10 +213,16 @@ class DjangoTemplates(django_backend.DjangoTemplates):
     """Django's template backend, with `i18n` and `static` meaning this module's libraries and `url` this
     module's tag. Set on the engine rather than through the OPTIONS' `libraries` setting, which is for new
     names and warns (templates.W003) when a name is Django's own; the tag as a builtin library after
-    Django's, whose tags a later builtin's replace."""
+    Django's, whose tags a later builtin's replace. Its loader is this module's `Loader` around the same
+    loaders, unless the OPTIONS name loaders of their own."""
 
     def __init__(self, params):
         super().__init__(params)
+        loaders = self.engine.loaders
+        if (
+            len(loaders) == 1 and loaders[0][0] == "django.template.loaders.cached.Loader"
+        ):  # not set in OPTIONS
+            self.engine.loaders = [(f"{__name__}.Loader", loaders[0][1])]
         self.engine.template_libraries["i18n"] = i18n_library
         self.engine.template_libraries["static"] = static_library
         self.engine.template_builtins.append(url_library)

@@ -1,13 +1,27 @@
 """community.lib.template_libraries: `{% load i18n static %}` are Django's libraries, with
 `{% translate "literal" %}`, `{% static "file" %}` and `{% url "name" %}` kept once rendered, and Django's
-output in every language, storage, prefix and form of the tags."""
+output in every language, storage, prefix and form of the tags; `{{ variables }}` of loaded templates give
+Django's text for every kind of value."""
+
+import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.template import Context, Engine, engines
+from django.template.base import VariableNode
 from django.urls import NoReverseMatch, set_script_prefix
 from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy
 
-from community.lib.template_libraries import LiteralStaticNode, LiteralTranslateNode, LiteralURLNode
+from community.lib.template_libraries import (
+    DjangoTemplates,
+    FastVariableNode,
+    LiteralStaticNode,
+    LiteralTranslateNode,
+    LiteralURLNode,
+    Loader,
+)
 
 SOURCE = (
     '{% load i18n static %}{% translate "Log out" %}|{% translate "100%% done" %}|{% trans "Menu" %}|'
@@ -100,3 +114,82 @@ def test_a_kept_url_follows_the_script_prefix_and_language():
 def test_an_unknown_url_still_raises():
     with pytest.raises(NoReverseMatch):
         engines["django"].from_string('{% url "no-such-view" %}').render({})
+
+
+# --- {{ variables }} -----------------------------------------------------------------------------------------
+
+VALUES = {
+    "text": "张三 <b>&'\"",
+    "plain": "3号楼",
+    "safe": mark_safe("<i>kept</i>"),
+    "number": 12345,
+    "negative": -7,
+    "flag": True,
+    "none": None,
+    "decimal": Decimal("1234.50"),
+    "ratio": 0.125,
+    "day": dt.date(2026, 11, 30),
+    "moment": dt.datetime(2026, 11, 30, 1, 2, tzinfo=dt.UTC),
+    "lazy": gettext_lazy("Log out"),
+    "items": ["<a>", 1],
+    "empty": SafeString(""),
+}
+VARIABLES = "|".join(f"{{{{ {name} }}}}" for name in VALUES)
+TEMPLATE = (
+    VARIABLES
+    + "{% autoescape off %}#"
+    + VARIABLES
+    + "{% endautoescape %}{% for n in items %}<{{ n }}>{% endfor %}{% if flag %}{{ text }}{% endif %}"
+)
+
+
+def _ours_and_djangos(source: str, tmp_path) -> tuple:
+    """The same template file through the project's backend and through Django's own engine."""
+    (tmp_path / "variables.html").write_text(source, encoding="utf-8")
+    ours = DjangoTemplates(
+        {"NAME": "fast", "DIRS": [tmp_path], "APP_DIRS": False, "OPTIONS": {}}
+    ).get_template("variables.html")
+    djangos = Engine(dirs=[tmp_path]).get_template("variables.html")
+    return ours, djangos
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("thousands", [False, True])
+def test_variables_give_djangos_text(language, thousands, settings, tmp_path):
+    settings.USE_THOUSAND_SEPARATOR = thousands
+    ours, djangos = _ours_and_djangos(TEMPLATE, tmp_path)
+    with translation.override(language):
+        expected = djangos.render(Context(VALUES))
+        assert ours.render(VALUES) == expected
+    assert "&lt;b&gt;&amp;&#x27;&quot;" in expected and "12345" in expected.replace(",", "")
+
+
+def test_the_loader_makes_every_variable_node_fast(tmp_path):
+    (tmp_path / "base.html").write_text("<title>{{ title }}</title>{% block body %}{% endblock %}")
+    (tmp_path / "part.html").write_text("[{{ part }}]")
+    ours, _djangos = _ours_and_djangos(
+        '{% extends "base.html" %}{% block body %}{% for x in xs %}{% if x %}{{ x }}{% else %}{{ none }}'
+        '{% endif %}{% endfor %}{% include "part.html" %}{% endblock %}',
+        tmp_path,
+    )
+    assert ours.render({"title": "<t>", "xs": [1, 0], "none": "-", "part": "&"}) == (
+        "<title>&lt;t&gt;</title>1-[&amp;]"
+    )
+    loader = ours.backend.engine.template_loaders[0]
+    assert type(loader) is Loader
+    for name in ("variables.html", "base.html", "part.html"):
+        template = loader.get_template(name).nodelist
+        nodes = template.get_nodes_by_type(VariableNode)
+        assert nodes and all(type(node) is FastVariableNode for node in nodes), name
+
+
+def test_loaders_named_in_options_are_left_alone(tmp_path):
+    backend = DjangoTemplates(
+        {
+            "NAME": "own",
+            "DIRS": [tmp_path],
+            "APP_DIRS": False,
+            "OPTIONS": {"loaders": ["django.template.loaders.filesystem.Loader"]},
+        }
+    )
+    assert backend.engine.loaders == ["django.template.loaders.filesystem.Loader"]
