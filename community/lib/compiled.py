@@ -25,13 +25,19 @@ a pattern the caller made, not contains and its kin, which escape it and add wil
 
 import abc
 import datetime as dt
+import functools
 import operator
 import re
 from collections.abc import Callable, Iterable
+from weakref import ref as weak_ref
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import ModelIterable, NamedValuesListIterable, get_related_populators
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 from django.db.models.utils import create_namedtuple_class
 from psycopg import sql
 
@@ -216,16 +222,87 @@ class CompiledGet(_Compiled):
 def _instances(alias: str, statement: _Statement, rows: list) -> list[Model]:
     """The rows as the model's instances, built as ModelIterable builds them."""
     objs = []
+    model, init_list, fetch_mode = statement.model, statement.init_list, statement.fetch_mode
     for row in statement.converted(rows):
-        obj = statement.model.from_db(
-            alias, statement.init_list, row[statement.model_columns], fetch_mode=statement.fetch_mode
-        )
+        values = row[statement.model_columns]
+        if _stores_plainly(model):
+            obj = _stored(model, alias, init_list, values, fetch_mode)
+        else:
+            obj = model.from_db(alias, init_list, values, fetch_mode=fetch_mode)
         for populator in statement.populators:
-            populator.populate(row, obj)
+            _populate(populator, row, obj)
         for name, position in statement.annotations:
             setattr(obj, name, row[position])
         objs.append(obj)
     return objs
+
+
+# Model.__init__ stores each value through the field's class attribute; these two store it in the
+# instance's __dict__ (a foreign key's only clears a cached related object, which a new instance has none of).
+_PLAIN_ATTRIBUTES = (DeferredAttribute, ForeignKeyDeferredAttribute)
+
+
+def _class_attribute(model: type[Model], name: str):
+    return next((klass.__dict__[name] for klass in model.__mro__ if name in klass.__dict__), None)
+
+
+@functools.cache
+def _stores_plainly(model: type[Model]) -> bool:
+    """Whether `model.from_db()` comes down to a new ModelState and each value in the instance's __dict__:
+    Django's own __new__, __init__ and from_db, and a plain attribute for every concrete field."""
+    return (
+        model.__new__ is object.__new__
+        and model.__init__ is Model.__init__
+        and model.from_db.__func__ is Model.from_db.__func__
+        and all(
+            type(_class_attribute(model, field.attname)) in _PLAIN_ATTRIBUTES
+            for field in model._meta.concrete_fields
+        )
+    )
+
+
+def _stored(model: type[Model], alias: str, attnames: list[str], values, fetch_mode) -> Model:
+    """What `model.from_db(alias, attnames, values, fetch_mode=…)` gives for a model that stores plainly
+    (_stores_plainly), built without Model.__init__'s loop over the fields and its keyword handling (a
+    third of the time, for the ~20 instances of a page): unless something listens for the model's
+    pre_init or post_init signal, which then goes through from_db as it is."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db(alias, attnames, values, fetch_mode=fetch_mode)
+    obj = object.__new__(model)
+    state = ModelState()
+    state.adding = False
+    state.db = alias
+    if fetch_mode is not None:
+        state.fetch_mode = fetch_mode
+    stored = obj.__dict__
+    stored["_state"] = state
+    stored.update(zip(attnames, values, strict=True))
+    return obj
+
+
+def _populate(populator, row, from_obj: Model) -> None:
+    """Django's RelatedPopulator.populate(row, from_obj) (a select_related object and its own), with the
+    instances built by _stored where their model allows."""
+    if populator.reorder_for_init:
+        values = populator.reorder_for_init(row)
+    else:
+        values = row[populator.cols_start : populator.cols_end]
+    if values[populator.pk_idx] is None:
+        obj = None
+    else:
+        model = populator.model_cls
+        if _stores_plainly(model):
+            obj = _stored(model, populator.db, populator.init_list, values, populator.fetch_mode)
+        else:
+            obj = populator.from_db(populator.db, populator.init_list, values)
+        if populator.fetch_mode.track_peers:
+            populator.peers.append(weak_ref(obj))
+            obj._state.peers = populator.peers
+        for related in populator.related_populators:
+            _populate(related, row, obj)
+    populator.local_setter(from_obj, obj)
+    if obj is not None:
+        populator.remote_setter(obj, from_obj)
 
 
 class _Windowed(_Compiled, abc.ABC):

@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.db.models import Count, Exists, OuterRef, Q
 
-from community.lib.compiled import CompiledGet, CompiledRows
+from community.lib.compiled import CompiledGet, CompiledRows, _stores_plainly
 from community.lib.lookups import like_pattern
-from residents.models import Building
+from residents.models import Building, Community
 from stations.models import SocialWorker
 from tests import factories
 
@@ -32,6 +32,46 @@ def test_the_same_instances_as_the_orm(worker_a, django_assert_num_queries):
     found.display_name = "renamed"
     found.save()  # a normal instance: it saves where it came from
     assert SocialWorker.objects.get(pk=worker_a.pk).display_name == "renamed"
+
+
+def test_instances_hold_what_from_db_gives_them(worker_a):
+    """Built without Model.__init__ (community.lib.compiled._stored), an instance and the related ones
+    joined to it hold exactly what the ORM's hold: the same values, state and caches."""
+    query = lambda pk: SocialWorker.objects.select_related("user__membership", "community").filter(pk=pk)  # noqa: E731
+    found, expected = CompiledGet(SocialWorker, query)(worker_a.pk), query(worker_a.pk).get()
+
+    def held(obj, depth=0):
+        """Its class, values, state and cached related objects (and theirs, three deep: a reverse cache
+        leads back)."""
+        state = obj._state
+        caches = {
+            name: held(value, depth + 1) if value is not None and depth < 3 else value is None
+            for name, value in state.fields_cache.items()
+        }
+        values = {name: value for name, value in vars(obj).items() if name != "_state"}
+        return type(obj), values, (state.adding, state.db, state.fetch_mode), caches
+
+    assert held(found) == held(expected)
+    assert set(held(found)[3]) == {"user", "community"}
+    assert all(map(_stores_plainly, (SocialWorker, User, Community)))  # so this was the short way
+
+
+def test_a_model_whose_init_is_listened_to_goes_through_from_db(worker_a):
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(instance.pk)
+
+    get = CompiledGet(SocialWorker, lambda pk: SocialWorker.objects.filter(pk=pk))
+    post_init.connect(listener, sender=SocialWorker)
+    try:
+        assert get(worker_a.pk) == worker_a
+    finally:
+        post_init.disconnect(listener, sender=SocialWorker)
+    assert seen == [worker_a.pk]
+    assert get(worker_a.pk) == worker_a and seen == [worker_a.pk]  # no listener: not through __init__
 
 
 def test_a_missing_row_is_none_and_the_statement_is_kept(worker_a, django_assert_num_queries):
