@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sysconfig
 from pathlib import Path
 
 # The issue's target for the mixed load with two gunicorn workers, in pages a second.
@@ -27,9 +28,26 @@ def machine(url: str) -> dict[str, str]:
         "cpu": cpu,
         "cores": str(os.cpu_count()),
         "python": platform.python_version(),
+        "python_build": python_build(sysconfig.get_config_var("CONFIG_ARGS") or ""),
         "postgresql": version,
         "os": platform.platform(),
     }
+
+
+def python_build(config_args: str) -> str:
+    """How the interpreter was compiled, as far as speed goes: profile-guided and link-time optimised (as
+    Debian's, the official Docker images' and `make python`'s are) or not (pyenv's default build)."""
+    optimised = [
+        name
+        for flag, name in (("--enable-optimizations", "PGO"), ("--with-lto", "LTO"))
+        if flag in config_args
+    ]
+    return "+".join(optimised) + " build" if optimised else "built without PGO or LTO"
+
+
+def python_build_note(machine_: dict) -> str:
+    build = machine_.get("python_build")
+    return f" ({build})" if build else ""
 
 
 def worker_kind(result: dict) -> str:
@@ -43,7 +61,8 @@ def report(result: dict) -> str:
         f"{result['data']['communities']} communities, {result['data']['residents']:,} residents)",
         "",
         f"Measured {result['date']} on {result['machine']['cores']} cores ({result['machine']['cpu']}), "
-        f"PostgreSQL {result['machine']['postgresql']}, Python {result['machine']['python']}; gunicorn with "
+        f"PostgreSQL {result['machine']['postgresql']}, Python {result['machine']['python']}"
+        f"{python_build_note(result['machine'])}; gunicorn with "
         f"{result['workers']} {worker_kind(result)}, DEBUG off, the load generator ({result['threads']} threads) on the same "
         f"machine. Mixed load for {result['seconds']:.0f} s after a {result['warmup']:.0f} s warm-up.",
         "",

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))  # ben
 
 from bench.cleanup import BENCH_PURPOSE, BENCH_TITLE, clear_bench_bookings, clear_bench_requests  # noqa: E402
 from bench.load import request  # noqa: E402
-from bench.report import report  # noqa: E402
+from bench.report import python_build, report  # noqa: E402
 from bench.run import Fixture  # noqa: E402
 from stations.models import Booking, ServiceRequest, Space  # noqa: E402
 from stations.services.requests import service_request_create  # noqa: E402
@@ -188,3 +188,20 @@ def test_the_load_generators_client_reads_status_headers_and_body():
         server.server_close()
     with pytest.raises((OSError, http.client.HTTPException)):
         request(port, "GET", "/", {}, timeout=2)  # nobody listens any more
+
+
+def test_report_names_how_the_interpreter_was_built():
+    assert python_build("'--prefix=/x' '--enable-optimizations' '--with-lto'") == "PGO+LTO build"
+    assert (
+        python_build("'--prefix=/root/.pyenv/versions/3.13.0' '--enable-shared'")
+        == "built without PGO or LTO"
+    )
+    machine = {
+        "cores": 2,
+        "cpu": "test",
+        "postgresql": "15",
+        "python": "3.13.5",
+        "python_build": "PGO+LTO build",
+    }
+    assert "Python 3.13.5 (PGO+LTO build); gunicorn" in report(_result(machine=machine))
+    assert "Python 3.13; gunicorn" in report(_result())  # results written before the build was recorded
