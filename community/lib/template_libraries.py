@@ -219,9 +219,8 @@ class DjangoTemplates(django_backend.DjangoTemplates):
     def __init__(self, params):
         super().__init__(params)
         loaders = self.engine.loaders
-        if (
-            len(loaders) == 1 and loaders[0][0] == "django.template.loaders.cached.Loader"
-        ):  # not set in OPTIONS
+        # Django's default when OPTIONS name none: its cached loader around the directories' and apps' loaders.
+        if len(loaders) == 1 and loaders[0][0] == "django.template.loaders.cached.Loader":
             self.engine.loaders = [(f"{__name__}.Loader", loaders[0][1])]
         self.engine.template_libraries["i18n"] = i18n_library
         self.engine.template_libraries["static"] = static_library
