@@ -102,6 +102,16 @@ def test_default_language_ignores_browser_header(client):
     assert response.headers["Content-Language"] == "zh-hans"
 
 
+def test_a_request_makes_the_projects_time_zone_current(client, settings):
+    from django.utils import timezone
+
+    timezone.deactivate()
+    client.get("/accounts/login/")
+    # Activated, not only the fallback: the look-ups find it instead of failing into the default.
+    assert getattr(timezone._active, "value", None) is timezone.get_default_timezone()
+    assert timezone.get_current_timezone_name() == settings.TIME_ZONE == "Asia/Shanghai"
+
+
 def test_a_desk_term_is_translated():
     with translation.override("zh-hans"):
         from stations.choices import Status
