@@ -222,13 +222,10 @@ class CompiledGet(_Compiled):
 def _instances(alias: str, statement: _Statement, rows: list) -> list[Model]:
     """The rows as the model's instances, built as ModelIterable builds them."""
     objs = []
-    model, init_list, fetch_mode = statement.model, statement.init_list, statement.fetch_mode
+    model, fetch_mode = statement.model, statement.fetch_mode
+    from_db = functools.partial(model.from_db, fetch_mode=fetch_mode)
     for row in statement.converted(rows):
-        values = row[statement.model_columns]
-        if _stores_plainly(model):
-            obj = _stored(model, alias, init_list, values, fetch_mode)
-        else:
-            obj = model.from_db(alias, init_list, values, fetch_mode=fetch_mode)
+        obj = _built(model, from_db, alias, statement.init_list, row[statement.model_columns], fetch_mode)
         for populator in statement.populators:
             _populate(populator, row, obj)
         for name, position in statement.annotations:
@@ -261,13 +258,15 @@ def _stores_plainly(model: type[Model]) -> bool:
     )
 
 
-def _stored(model: type[Model], alias: str, attnames: list[str], values, fetch_mode) -> Model:
-    """What `model.from_db(alias, attnames, values, fetch_mode=…)` gives for a model that stores plainly
-    (_stores_plainly), built without Model.__init__'s loop over the fields and its keyword handling (a
-    third of the time, for the ~20 instances of a page): unless something listens for the model's
-    pre_init or post_init signal, which then goes through from_db as it is."""
-    if pre_init.has_listeners(model) or post_init.has_listeners(model):
-        return model.from_db(alias, attnames, values, fetch_mode=fetch_mode)
+def _built(
+    model: type[Model], from_db: Callable, alias: str, attnames: list[str], values, fetch_mode
+) -> Model:
+    """What `from_db(alias, attnames, values)` (the model's from_db with `fetch_mode` bound) gives: for a
+    model that stores plainly (_stores_plainly) built without Model.__init__'s loop over the fields and its
+    keyword handling (a third of the time, for the ~20 instances of a page); through from_db itself for any
+    other model, or when something listens for the model's pre_init or post_init signal."""
+    if not _stores_plainly(model) or pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return from_db(alias, attnames, values)
     obj = object.__new__(model)
     state = ModelState()
     state.adding = False
@@ -282,7 +281,7 @@ def _stored(model: type[Model], alias: str, attnames: list[str], values, fetch_m
 
 def _populate(populator, row, from_obj: Model) -> None:
     """Django's RelatedPopulator.populate(row, from_obj) (a select_related object and its own), with the
-    instances built by _stored where their model allows."""
+    instances made by _built."""
     if populator.reorder_for_init:
         values = populator.reorder_for_init(row)
     else:
@@ -290,11 +289,14 @@ def _populate(populator, row, from_obj: Model) -> None:
     if values[populator.pk_idx] is None:
         obj = None
     else:
-        model = populator.model_cls
-        if _stores_plainly(model):
-            obj = _stored(model, populator.db, populator.init_list, values, populator.fetch_mode)
-        else:
-            obj = populator.from_db(populator.db, populator.init_list, values)
+        obj = _built(
+            populator.model_cls,
+            populator.from_db,
+            populator.db,
+            populator.init_list,
+            values,
+            populator.fetch_mode,
+        )
         if populator.fetch_mode.track_peers:
             populator.peers.append(weak_ref(obj))
             obj._state.peers = populator.peers

@@ -35,7 +35,7 @@ def test_the_same_instances_as_the_orm(worker_a, django_assert_num_queries):
 
 
 def test_instances_hold_what_from_db_gives_them(worker_a):
-    """Built without Model.__init__ (community.lib.compiled._stored), an instance and the related ones
+    """Built without Model.__init__ (community.lib.compiled._built), an instance and the related ones
     joined to it hold exactly what the ORM's hold: the same values, state and caches."""
     query = lambda pk: SocialWorker.objects.select_related("user__membership", "community").filter(pk=pk)  # noqa: E731
     found, expected = CompiledGet(SocialWorker, query)(worker_a.pk), query(worker_a.pk).get()
