@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.utils import timezone, translation
+from django.utils.functional import SimpleLazyObject
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
@@ -57,6 +58,27 @@ class RequestIdMiddleware:
             request_id.unbind(token)
         response[request_id.HEADER] = request.request_id
         return response
+
+
+class LoadedUserMiddleware:
+    """``request.user`` as the user itself rather than AuthenticationMiddleware's lazy wrapper, loaded
+    here (right after that middleware) once per request.
+
+    Every request of OneDesk reads the user anyway (SessionTimeoutMiddleware first, then the view, its
+    scoping and the templates), so loading it here costs nothing; but each of the ~90 attribute reads a
+    page makes through Django's SimpleLazyObject goes through a Python-level ``__getattribute__`` and a
+    raised and caught AttributeError before it reaches the user. Anonymous visitors get Django's
+    AnonymousUser, as before; ``request.auser`` is left as it is."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if isinstance(user, SimpleLazyObject):
+            user.is_authenticated  # noqa: B018 -- loads the user (Django's get_user) into the wrapper
+            request.user = user._wrapped
+        return self.get_response(request)
 
 
 class NoStoreForUsersMiddleware:
