@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from community.lib.models import ChoiceLabels
 from community.lib.validators import mask_id_number, mask_phone
 from residents.choices import (
     BuildingKind,
@@ -77,7 +78,7 @@ class Community(models.Model):
         return reverse("residents:community_detail", args=[self.pk])
 
 
-class Building(models.Model):
+class Building(ChoiceLabels, models.Model):
     """A building (楼): residential, an apartment block or an office building."""
 
     community = models.ForeignKey(
@@ -152,7 +153,7 @@ class Household(models.Model):
         return reverse("residents:household_detail", args=[self.pk])
 
 
-class CareTag(models.Model):
+class CareTag(ChoiceLabels, models.Model):
     """A care tag (关爱标签) such as elderly living alone; tagged residents are visited on a cadence."""
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
@@ -204,7 +205,7 @@ class Enterprise(models.Model):
         return mask_phone(self.contact_phone)
 
 
-class Resident(models.Model):
+class Resident(ChoiceLabels, models.Model):
     """A person: lives in a household (or not yet), may work for an enterprise, may carry care tags."""
 
     community = models.ForeignKey(
@@ -365,7 +366,7 @@ class Membership(models.Model):
         return f"{self.user} @ {self.community or self.subdistrict}"
 
 
-class PersonalDataAccess(models.Model):
+class PersonalDataAccess(ChoiceLabels, models.Model):
     """A reveal of a masked phone or ID number: who saw whose, which field, why, when, from where."""
 
     actor = models.ForeignKey(
@@ -424,7 +425,7 @@ class PersonalDataExport(models.Model):
         return f"{self.actor} → {self.community} ({self.row_count})"
 
 
-class ImportBatch(models.Model):
+class ImportBatch(ChoiceLabels, models.Model):
     """An uploaded sheet of households and residents: checked in steps (with progress), then applied
     all-or-nothing. Rows are kept as parsed data so the check can resume across requests."""
 

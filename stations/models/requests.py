@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from community.lib.models import ChoiceLabels
 from community.lib.validators import mask_phone
 from residents.models import Building, Community, Enterprise, Household, Resident
 from stations.choices import (
@@ -38,7 +39,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(16)
 
 
-class Category(models.Model):
+class Category(ChoiceLabels, models.Model):
     """A two-level tree of request categories per community, with who handles them and time limits."""
 
     community = models.ForeignKey(
@@ -106,7 +107,7 @@ class ReferenceCounter(models.Model):
         return f"{self.community_id}/{self.year}: {self.last}"
 
 
-class ServiceRequest(models.Model):
+class ServiceRequest(ChoiceLabels, models.Model):
     """A request (诉求): anything a resident or enterprise asks for, or a need a worker found.
 
     One queue for the whole community; `line` only records which old station it would have gone to."""
@@ -312,7 +313,7 @@ class ServiceRequest(models.Model):
         return mask_phone(self.contact_phone)
 
 
-class RequestEvent(models.Model):
+class RequestEvent(ChoiceLabels, models.Model):
     """One entry of a request's timeline, stored as data (codes and keys), rendered to labels in templates."""
 
     request = models.ForeignKey(
@@ -427,7 +428,7 @@ class RequestPhoto(models.Model):
         return reverse("stations:request_photo", args=[self.request_id, self.pk])
 
 
-class Extension(models.Model):
+class Extension(ChoiceLabels, models.Model):
     """A request for more time (延期): asked with a reason, decided by the committee head."""
 
     request = models.ForeignKey(
@@ -468,7 +469,7 @@ class Extension(models.Model):
         return f"{self.request_id}: {self.new_due_at:%Y-%m-%d}"
 
 
-class Rating(models.Model):
+class Rating(ChoiceLabels, models.Model):
     """One follow-up (回访) answer: was it solved, how satisfied. Each round of rework can have one."""
 
     request = models.ForeignKey(

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from community.lib.models import ChoiceLabels
 from residents.models import Community, Resident
 from stations.choices import (
     ACTIVE_BOOKING_STATES,
@@ -34,7 +35,7 @@ class TsTzRange(Func):
     output_field = models.DateTimeField()  # only used inside the exclusion constraint
 
 
-class Space(models.Model):
+class Space(ChoiceLabels, models.Model):
     """A bookable room of the station: what it is for, how big, when it is open, who may book it."""
 
     community = models.ForeignKey(
@@ -181,7 +182,7 @@ class Course(models.Model):
         return reverse("stations:course_detail", args=[self.pk])
 
 
-class Booking(models.Model):
+class Booking(ChoiceLabels, models.Model):
     """A time range of a space held by a booking, a course session or a block."""
 
     space = models.ForeignKey(
@@ -280,7 +281,7 @@ class Booking(models.Model):
         return self.status in ACTIVE_BOOKING_STATES
 
 
-class Enrolment(models.Model):
+class Enrolment(ChoiceLabels, models.Model):
     """A person's place in a course, or on its waiting list (in order of enrolment)."""
 
     course = models.ForeignKey(
@@ -317,7 +318,7 @@ class Enrolment(models.Model):
         return f"{self.course_id}/{self.resident_id} {self.status}"
 
 
-class Attendance(models.Model):
+class Attendance(ChoiceLabels, models.Model):
     """Whether an enrolled person came to one session; staff check people in."""
 
     session = models.ForeignKey(

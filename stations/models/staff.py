@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from community.lib.models import ChoiceLabels
 from residents.models import Building, Community
 from stations.choices import WorkerType
 
@@ -31,7 +32,7 @@ class Station(models.Model):
         return self.name
 
 
-class SocialWorker(models.Model):
+class SocialWorker(ChoiceLabels, models.Model):
     """A social worker's profile: community, type, and the buildings they walk (包片)."""
 
     user = models.OneToOneField(

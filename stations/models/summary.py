@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from community.lib.models import ChoiceLabels
 from residents.models import Community, Household
 from stations.choices import StationLine
 from stations.models.requests import Category, RequestEvent, ServiceRequest
@@ -33,7 +34,7 @@ def _derived(model, **kwargs) -> models.ForeignKey:
     )
 
 
-class SummaryMonth(models.Model):
+class SummaryMonth(ChoiceLabels, models.Model):
     """Period figures (stations.rates) of one community's requests received in one month, per category and
     station line: the rows the dashboards and the monthly report add up instead of counting requests."""
 
