@@ -193,3 +193,51 @@ def test_loaders_named_in_options_are_left_alone(tmp_path):
         }
     )
     assert backend.engine.loaders == ["django.template.loaders.filesystem.Loader"]
+
+
+# --- date ---------------------------------------------------------------------------------------------------
+
+DATE_FORMATS = ["Y-m-d H:i", "Y-m-d", "m-d", "m-d H:i", "n/j", "G:i:s", "Y-m-d D H:i", "Y-m-d l", "Y年m月d日",
+                r"Y-m-d \a\t H:i", "SHORT_DATETIME_FORMAT", "N j, Y", "", "H:i"]  # fmt: skip
+DATE_VALUES = {
+    "moment": dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC),  # 13:06 in Beijing
+    "late": dt.datetime(2026, 12, 31, 23, 59, 59, tzinfo=dt.UTC),  # the next year in Beijing
+    "naive": dt.datetime(999, 1, 2, 0, 0),
+    "day": dt.date(2026, 11, 30),
+    "nothing": None,
+    "text": "2026-11-30",
+}
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_dates_give_djangos_text(language, tmp_path):
+    source = "".join(
+        f'{{{{ {name}|date:"{fmt}" }}}}|'
+        for name in DATE_VALUES
+        for fmt in DATE_FORMATS
+        # A date with a time in the format is an error, Django's (TypeError) as ours, below.
+        if fmt and not (name == "day" and (any(c in fmt for c in "GHis") or "TIME" in fmt))
+    ) + "".join(f"{{{{ {name}|date }}}}|" for name in DATE_VALUES)
+    ours, djangos = _ours_and_djangos(source, tmp_path)
+    with translation.override(language):
+        expected = djangos.render(Context(DATE_VALUES))
+        assert ours.render(DATE_VALUES) == expected
+    assert "2026-03-04 13:06" in expected and "2027-01-01 07:59" in expected  # in the project's time zone
+
+
+def test_a_date_with_a_time_format_is_djangos_error(tmp_path):
+    ours, djangos = _ours_and_djangos('{{ day|date:"Y-m-d H:i" }}', tmp_path)
+    for template, context in ((ours, DATE_VALUES), (djangos, Context(DATE_VALUES))):
+        with pytest.raises(TypeError, match="time-related format specifiers"):
+            template.render(context)
+
+
+def test_the_date_filter_of_templates_is_the_projects():
+    from community.lib import template_libraries
+
+    template = engines["django"].from_string('{{ day|date:"Y-m-d" }}')
+    assert template.template.engine.template_builtins[-1].filters["date"] is template_libraries.date
+    assert template.render({"day": dt.date(2026, 1, 2)}) == "2026-01-02"
+    # Numbers only are written directly; words, escapes, settings' names and CJK go to Django.
+    assert all(template_libraries._numeric_format(f) for f in ("Y-m-d H:i", "m-d", "n/j", "G:i:s"))
+    assert not any(template_libraries._numeric_format(f) for f in ("Y-m-d D", r"\Y", "DATE_FORMAT", "Y年"))
