@@ -178,17 +178,17 @@ date_library = template.Library()
 
 # Django's dateformat for the format characters that depend on neither the language nor the time zone.
 _NUMERIC_DATE_PARTS = {
-    "Y": lambda v: "%04d" % v.year,
-    "m": lambda v: "%02d" % v.month,
+    "Y": lambda v: f"{v.year:04d}",
+    "m": lambda v: f"{v.month:02d}",
     "n": lambda v: str(v.month),
-    "d": lambda v: "%02d" % v.day,
+    "d": lambda v: f"{v.day:02d}",
     "j": lambda v: str(v.day),
 }
 _NUMERIC_TIME_PARTS = {
-    "H": lambda v: "%02d" % v.hour,
+    "H": lambda v: f"{v.hour:02d}",
     "G": lambda v: str(v.hour),
-    "i": lambda v: "%02d" % v.minute,
-    "s": lambda v: "%02d" % v.second,
+    "i": lambda v: f"{v.minute:02d}",
+    "s": lambda v: f"{v.second:02d}",
 }
 _NUMERIC_PARTS = _NUMERIC_DATE_PARTS | _NUMERIC_TIME_PARTS
 

@@ -59,7 +59,7 @@ def test_a_value_outside_the_choices_is_given_back_as_it_is():
 
 
 def test_choices_from_a_callable_and_unhashable_values_go_to_django():
-    class Thing(ChoiceLabels, models.Model):
+    class Thing(ChoiceLabels, models.Model):  # noqa: DJ008
         shape = models.CharField(max_length=10, choices=lambda: [("a", "Round"), ("b", "Square")])
         tags = models.JSONField(choices=[([1, 2], "One-two")])
 
