@@ -12,7 +12,7 @@ construction, and is then answered from what it gave: per language and escaping 
 per storage object (tests swap it) for a static URL. `{% url "name" %}` with quoted (or numeric) arguments
 only is kept the same way, per language, URLconf, script prefix and current application, whatever else
 reverse() may depend on (33 µs a tag here, eight a page). The builtin `date` filter writes a date whose
-format is numbers only ("Y-m-d H:i") directly and hands any other to Django's. Every other tag and filter
+format is numbers and weekdays only ("Y-m-d D H:i") directly and hands any other to Django's. Every other tag and filter
 of the libraries is Django's.
 
 The backend's loader (Django's cached loader, `Loader` below) also gives each `{{ variable }}` of the
@@ -32,6 +32,7 @@ from django.template.base import FilterExpression, Variable, VariableNode, rende
 from django.template.loaders import cached
 from django.templatetags import i18n, static
 from django.urls import get_script_prefix, get_urlconf
+from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.functional import empty
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
@@ -176,43 +177,46 @@ def do_url(parser, token):
 
 date_library = template.Library()
 
-# Django's dateformat for the format characters that depend on neither the language nor the time zone.
-_NUMERIC_DATE_PARTS = {
+# Django's dateformat (django.utils.dateformat) for the format characters the pages use: numbers, which
+# depend on neither the language nor the time zone, and the weekday's name, translated when it is written.
+_DATE_PARTS = {
     "Y": lambda v: f"{v.year:04d}",
     "m": lambda v: f"{v.month:02d}",
     "n": lambda v: str(v.month),
     "d": lambda v: f"{v.day:02d}",
     "j": lambda v: str(v.day),
+    "D": lambda v: str(WEEKDAYS_ABBR[v.weekday()]),
+    "l": lambda v: str(WEEKDAYS[v.weekday()]),
 }
-_NUMERIC_TIME_PARTS = {
+_TIME_PARTS = {
     "H": lambda v: f"{v.hour:02d}",
     "G": lambda v: str(v.hour),
     "i": lambda v: f"{v.minute:02d}",
     "s": lambda v: f"{v.second:02d}",
 }
-_NUMERIC_PARTS = _NUMERIC_DATE_PARTS | _NUMERIC_TIME_PARTS
+_PARTS = _DATE_PARTS | _TIME_PARTS
 
 
 @functools.cache
-def _numeric_format(arg: str) -> tuple | None:
-    """The pieces of a format made only of _NUMERIC_PARTS' characters and separators that are no letter
-    and no backslash ("Y-m-d H:i", "m-d"): (part function or literal text, ...) and whether a time is
-    needed; None for any other format, a setting's name ("SHORT_DATE_FORMAT") included."""
-    if any(c.isalpha() and c not in _NUMERIC_PARTS or c == "\\" for c in arg):
+def _plain_format(arg: str) -> tuple | None:
+    """The pieces of a format made only of _PARTS' characters and separators that are no letter and no
+    backslash ("Y-m-d H:i", "m-d D"): (part function or literal text, ...) and whether a time is needed;
+    None for any other format, a setting's name ("SHORT_DATE_FORMAT") included."""
+    if any(c.isalpha() and c not in _PARTS or c == "\\" for c in arg):
         return None
-    return tuple(_NUMERIC_PARTS.get(c, c) for c in arg), any(c in _NUMERIC_TIME_PARTS for c in arg)
+    return tuple(_PARTS.get(c, c) for c in arg), any(c in _TIME_PARTS for c in arg)
 
 
 @date_library.filter(expects_localtime=True, is_safe=False)
 def date(value, arg=None):
-    """Django's `date` filter; a datetime, or a date with no time in the format, given a format of numbers
-    only (most of the pages' dates: "Y-m-d H:i") is written directly, ~25 µs less a date than Django's
-    DateFormat with its time-zone and format look-ups, which does the rest."""
+    """Django's `date` filter; a datetime, or a date with no time in the format, given a format of the
+    characters above (most of the pages' dates: "Y-m-d H:i") is written directly, ~25 µs less a date than
+    Django's DateFormat with its time-zone and format look-ups, which does the rest."""
     kind = type(value)
-    if (kind is dt.datetime or kind is dt.date) and type(arg) is str:
-        numeric = _numeric_format(arg)
-        if numeric is not None and (kind is dt.datetime or not numeric[1]):
-            return "".join(part if type(part) is str else part(value) for part in numeric[0])
+    if (kind is dt.datetime or kind is dt.date) and isinstance(arg, str):  # a literal is a SafeString
+        plain = _plain_format(arg)
+        if plain is not None and (kind is dt.datetime or not plain[1]):
+            return "".join(part if type(part) is str else part(value) for part in plain[0])
     return defaultfilters.date(value, arg)
 
 

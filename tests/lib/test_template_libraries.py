@@ -197,7 +197,7 @@ def test_loaders_named_in_options_are_left_alone(tmp_path):
 
 # --- date ---------------------------------------------------------------------------------------------------
 
-DATE_FORMATS = ["Y-m-d H:i", "Y-m-d", "m-d", "m-d H:i", "n/j", "G:i:s", "Y-m-d D H:i", "Y-m-d l", "Y年m月d日",
+DATE_FORMATS = ["Y-m-d H:i", "Y-m-d", "m-d", "m-d H:i", "n/j", "G:i:s", "Y-m-d D H:i", "Y-m-d l", "Y年m月d日", "D", "l",
                 r"Y-m-d \a\t H:i", "SHORT_DATETIME_FORMAT", "N j, Y", "", "H:i"]  # fmt: skip
 DATE_VALUES = {
     "moment": dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC),  # 13:06 in Beijing
@@ -232,12 +232,18 @@ def test_a_date_with_a_time_format_is_djangos_error(tmp_path):
             template.render(context)
 
 
-def test_the_date_filter_of_templates_is_the_projects():
+def test_the_date_filter_of_templates_is_the_projects(monkeypatch):
     from community.lib import template_libraries
 
     template = engines["django"].from_string('{{ day|date:"Y-m-d" }}')
     assert template.template.engine.template_builtins[-1].filters["date"] is template_libraries.date
     assert template.render({"day": dt.date(2026, 1, 2)}) == "2026-01-02"
-    # Numbers only are written directly; words, escapes, settings' names and CJK go to Django.
-    assert all(template_libraries._numeric_format(f) for f in ("Y-m-d H:i", "m-d", "n/j", "G:i:s"))
-    assert not any(template_libraries._numeric_format(f) for f in ("Y-m-d D", r"\Y", "DATE_FORMAT", "Y年"))
+    # Numbers and weekdays are written directly; other words, escapes, settings' names and CJK go to Django.
+    handed = []
+    monkeypatch.setattr(template_libraries.defaultfilters, "date", lambda *args: handed.append(args) or "")
+    template = engines["django"].from_string('{{ day|date:"Y-m-d D" }}|{{ day|date:"N" }}')
+    with translation.override("en"):
+        assert template.render({"day": dt.date(2026, 1, 2)}) == "2026-01-02 Fri|"
+    assert handed == [(dt.date(2026, 1, 2), "N")]
+    assert all(template_libraries._plain_format(f) for f in ("Y-m-d H:i", "m-d", "n/j", "G:i:s", "Y-m-d l"))
+    assert not any(template_libraries._plain_format(f) for f in ("N j", r"\Y", "DATE_FORMAT", "Y年"))
