@@ -52,8 +52,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # request.user as the user itself, not a lazy wrapper: every page reads it dozens of times.
-    "community.lib.middleware.LoadedUserMiddleware",
     # Records who made each change in the history of residents, households, requests and bookings.
     "simple_history.middleware.HistoryRequestMiddleware",
     "community.lib.middleware.NoStoreForUsersMiddleware",

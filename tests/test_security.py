@@ -267,20 +267,6 @@ def test_session_ends_12_hours_after_login_however_active(as_user, worker_a):
     ] == ["Your session has ended. Please log in again."]
 
 
-def test_views_get_the_user_itself_not_a_lazy_wrapper(as_user, worker_a):
-    """LoadedUserMiddleware: the session's user, loaded once, as a User (a logged-in user) or
-    AnonymousUser (nobody logged in); templates see the same object."""
-    from django.contrib.auth.models import AnonymousUser, User
-
-    response = as_user(worker_a.user).get(reverse("stations:my_queue"))
-    assert type(response.wsgi_request.user) is User
-    assert response.wsgi_request.user.pk == worker_a.user.pk
-    assert response.context["user"] is response.wsgi_request.user
-
-    response = Client().get(reverse("login"))
-    assert type(response.wsgi_request.user) is AnonymousUser
-
-
 def test_login_time_is_stamped_on_form_login(client, worker_a):
     _login(client, "worker_a", "onedesk-test-pw")
 

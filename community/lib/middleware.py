@@ -60,27 +60,6 @@ class RequestIdMiddleware:
         return response
 
 
-class LoadedUserMiddleware:
-    """``request.user`` as the user itself rather than AuthenticationMiddleware's lazy wrapper, loaded
-    here (right after that middleware) once per request.
-
-    Every request of OneDesk reads the user anyway (SessionTimeoutMiddleware first, then the view, its
-    scoping and the templates), so loading it here costs nothing; but each of the ~90 attribute reads a
-    page makes through Django's SimpleLazyObject goes through a Python-level ``__getattribute__`` and a
-    raised and caught AttributeError before it reaches the user. Anonymous visitors get Django's
-    AnonymousUser, as before; ``request.auser`` is left as it is."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        user = getattr(request, "user", None)
-        if isinstance(user, SimpleLazyObject):
-            user.is_authenticated  # noqa: B018 -- loads the user (Django's get_user) into the wrapper
-            request.user = user._wrapped
-        return self.get_response(request)
-
-
 class NoStoreForUsersMiddleware:
     """``Cache-Control: no-store, private`` on every response to a logged-in user that did not set its
     own, so residents' data never stays in a shared cache or in the back-button cache of a station's
