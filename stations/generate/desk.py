@@ -302,6 +302,7 @@ class CommunityDesk:
                                 (
                                     sink.next_id(Rating),
                                     pk,
+                                    record.pk,
                                     solved,
                                     satisfaction,
                                     comments[rng.randrange(len(comments))],

@@ -69,7 +69,17 @@ EVENT_FIELDS = (
     "id", "request", "kind", "actor", "at", "old_status", "new_status", "old_assignee", "new_assignee", "note",
     "is_public",
 )  # fmt: skip
-RATING_FIELDS = ("id", "request", "solved", "satisfaction", "comment", "source", "recorded_by", "at")
+RATING_FIELDS = (
+    "id",
+    "request",
+    "community",
+    "solved",
+    "satisfaction",
+    "comment",
+    "source",
+    "recorded_by",
+    "at",
+)
 VISIT_FIELDS = (
     "id",
     "community",

@@ -475,6 +475,11 @@ class Rating(ChoiceLabels, models.Model):
     request = models.ForeignKey(
         ServiceRequest, on_delete=models.CASCADE, related_name="ratings", verbose_name=_("request")
     )
+    # The request's community, kept on the answer too: a dashboard's latest comments are then read from
+    # the community's own answers (rating_community_comment_idx) rather than found among the district's.
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
+    )
     solved = models.BooleanField(_("solved"))
     satisfaction = models.CharField(_("satisfaction"), max_length=16, choices=Satisfaction.choices)
     comment = models.TextField(_("comment"), blank=True)
@@ -493,13 +498,24 @@ class Rating(ChoiceLabels, models.Model):
             _in("source", RatingSource.values, "rating_source_valid"),
         ]
         indexes = [
-            # The dashboard's latest comments: answers with a comment, newest first (latest_comments
-            # walks it backwards and stops after a few of the community's).
+            # Answers with a comment, newest first: the latest comments of several communities (a
+            # subdistrict's) are found walking it backwards.
             models.Index(fields=["-at", "-id"], name="rating_comment_at_idx", condition=~Q(comment="")),
+            # One community's answers with a comment, newest first: its dashboard's five latest.
+            models.Index(
+                fields=["community", "-at", "-id"],
+                name="rating_community_comment_idx",
+                condition=~Q(comment=""),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.request_id}: {self.satisfaction}"
+
+    def save(self, *args, **kwargs):
+        if self.community_id is None and self.request_id is not None:
+            self.community_id = self.request.community_id  # the request as given, or one query
+        super().save(*args, **kwargs)
 
 
 class Notification(models.Model):

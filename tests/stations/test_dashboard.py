@@ -692,6 +692,7 @@ def bulk_requests(community, user, worker, building, n: int, *, start: dt.dateti
         [
             Rating(
                 request=r,
+                community_id=r.community_id,
                 solved=True,
                 satisfaction=Satisfaction.SATISFIED,
                 comment="好",

@@ -158,6 +158,17 @@ def test_rating_leaves_resolved(make_request, resident_user_a, solved, satisfact
     service_request_rate(service_request=sr, actor=resident_user_a, solved=solved, satisfaction=satisfaction)
     sr.refresh_from_db()
     assert sr.status == new
+    # The answer keeps the request's community (the dashboards' latest comments are read by it).
+    assert sr.ratings.get().community_id == sr.community_id
+
+
+def test_an_answer_saved_without_its_community_takes_the_requests(make_request, head_a):
+    sr = make_request(status=Status.RESOLVED)
+    rating = Rating.objects.create(
+        request=sr, solved=True, satisfaction=Satisfaction.BASIC, source="callback", recorded_by=head_a,
+        at=timezone.now(),
+    )  # fmt: skip
+    assert rating.community_id == sr.community_id
 
 
 def test_resolved_request_shows_no_status_buttons(make_request, worker_a, head_a):

@@ -560,7 +560,7 @@ def latest_comments(communities, cutoff: dt.datetime, limit: int = LATEST_COMMEN
 
 def _comments_of(communities, cutoff: dt.datetime) -> QuerySet[Rating]:
     return (
-        Rating.objects.filter(request__community__in=communities, at__lt=cutoff)
+        Rating.objects.filter(community__in=communities, at__lt=cutoff)
         .exclude(comment="")
         .select_related("request")
         .order_by("-at", "-pk")
