@@ -259,7 +259,11 @@ def _summary_rows(communities, period: Period, now: dt.datetime) -> list[dict] |
     Written as SQL: the ORM took longer to build this statement (twenty filtered sums) than PostgreSQL to
     answer it, and the rows come back as they are (no converter per value)."""
     periods = {"cur__": period, "prev__": period.previous()}
-    params: dict = {"communities": [getattr(c, "pk", c) for c in communities]}
+    # The periods again as a list, which the (community, period) index can take; the OR below cannot.
+    params: dict = {
+        "communities": [getattr(c, "pk", c) for c in communities],
+        "periods": [p.first_day for p in periods.values()],
+    }
     which, sums, settled = [], [], []
     for name, p in periods.items():
         params[name] = p.first_day
@@ -284,7 +288,7 @@ SELECT s.community_id, s.line, s.category_id, c.worker_type, c.name, parent.name
 FROM stations_summarymonth s
 JOIN stations_category c ON c.id = s.category_id
 LEFT JOIN stations_category parent ON parent.id = c.parent_id
-WHERE s.community_id = ANY(%(communities)s) AND ({" OR ".join(which)})
+WHERE s.community_id = ANY(%(communities)s) AND s.period = ANY(%(periods)s) AND ({" OR ".join(which)})
 GROUP BY 1, 2, 3, 4, 5, 6"""
     with reading(SummaryMonth) as cursor:
         cursor.execute(sql, params)
