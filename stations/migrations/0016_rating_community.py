@@ -45,6 +45,7 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.PROTECT,
                 related_name="+",
                 to="residents.community",
+                verbose_name="community",
             ),
         ),
         migrations.RunPython(fill_communities, migrations.RunPython.noop, elidable=True),
@@ -57,6 +58,7 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.PROTECT,
                 related_name="+",
                 to="residents.community",
+                verbose_name="community",
             ),
         ),
         migrations.AddIndex(

@@ -478,7 +478,12 @@ class Rating(ChoiceLabels, models.Model):
     # The request's community, kept on the answer too: a dashboard's latest comments are then read from
     # the community's own answers (rating_community_comment_idx) rather than found among the district's.
     community = models.ForeignKey(
-        Community, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
+        Community,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,
+        verbose_name=_("community"),
     )
     solved = models.BooleanField(_("solved"))
     satisfaction = models.CharField(_("satisfaction"), max_length=16, choices=Satisfaction.choices)
