@@ -459,7 +459,6 @@ def service_request_rate(
     now = timezone.now()
     Rating.objects.create(
         request=locked,
-        community_id=locked.community_id,
         solved=solved,
         satisfaction=satisfaction,
         comment=comment,
