@@ -63,10 +63,12 @@ test: $(VENV)/.installed gettext
 # It measures the interpreter production runs: CPython built with PGO and LTO, as Debian's and the official
 # Docker images' are (pyenv's default build is ~15 % slower on this mix). A venv on any other build is made
 # again on the one `make python` builds (once, ~20 minutes); BENCH_PYTHON=venv measures the venv as it is.
+# The translations are compiled first, as `make run` does: without them a clean checkout's pages fall back
+# to the English source strings, and the bench would measure pages nobody is shown.
 SIZE ?= small
 BENCH_PYTHON ?= optimised
 OPTIMISED_CHECK := import sys, sysconfig; args = sysconfig.get_config_var("CONFIG_ARGS") or ""; sys.exit(not ("--enable-optimizations" in args and "--with-lto" in args))
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed gettext
 	@if [ "$(BENCH_PYTHON)" != venv ] && ! $(PY) -c '$(OPTIMISED_CHECK)'; then \
 	  if [ -x .python/bin/python3 ] && .python/bin/python3 -c '$(OPTIMISED_CHECK)'; then \
 	    echo "make bench: making the venv again on the optimised CPython in .python/"; \
@@ -75,13 +77,15 @@ bench: $(VENV)/.installed
 	    echo "make bench: the venv's Python ($$($(PY) --version)) is not built with PGO and LTO; building one first (make python, ~20 minutes, once; BENCH_PYTHON=venv skips this)"; \
 	    $(MAKE) --no-print-directory python; \
 	  fi; fi
+	$(MANAGE) compilemessages --ignore=.venv -v 0
 	$(PY) bench/run.py --size $(SIZE) $(BENCH_ARGS)
 
 # Not part of `make test`: its own PostgreSQL cluster (initdb in a temporary directory, never the server on
 # 5432), gunicorn, ~60 s of mixed load, a PostgreSQL restart and a killed worker, then every write the clients
 # were told succeeded is checked in the database. Writes bench/results/soak.json; fails on any lost or
 # duplicated write, a 5xx outside the fault windows or a recovery over 30 s. SOAK_ARGS="--seconds 120" etc.
-soak: $(VENV)/.installed
+soak: $(VENV)/.installed gettext
+	$(MANAGE) compilemessages --ignore=.venv -v 0
 	$(PY) bench/soak.py $(SOAK_ARGS)
 
 # CPython built the way Debian's own and the official Docker images' are (profile-guided, link-time
