@@ -67,10 +67,9 @@ test: $(VENV)/.installed gettext
 # to the English source strings, and the bench would measure pages nobody is shown.
 SIZE ?= small
 BENCH_PYTHON ?= optimised
-OPTIMISED_CHECK := import sys, sysconfig; args = sysconfig.get_config_var("CONFIG_ARGS") or ""; sys.exit(not ("--enable-optimizations" in args and "--with-lto" in args))
 bench: $(VENV)/.installed gettext
-	@if [ "$(BENCH_PYTHON)" != venv ] && ! $(PY) -c '$(OPTIMISED_CHECK)'; then \
-	  if [ -x .python/bin/python3 ] && .python/bin/python3 -c '$(OPTIMISED_CHECK)'; then \
+	@if [ "$(BENCH_PYTHON)" != venv ] && ! $(PY) bench/report.py --optimised; then \
+	  if [ -x .python/bin/python3 ] && .python/bin/python3 bench/report.py --optimised; then \
 	    echo "make bench: making the venv again on the optimised CPython in .python/"; \
 	    rm -rf $(VENV) && $(MAKE) --no-print-directory $(VENV)/.installed; \
 	  else \

@@ -45,6 +45,9 @@ def python_build(config_args: str) -> str:
     return "+".join(optimised) + " build" if optimised else "built without PGO or LTO"
 
 
+OPTIMISED_BUILD = "PGO+LTO build"  # what `make bench` measures on (`python bench/report.py --optimised`)
+
+
 def python_build_note(machine_: dict) -> str:
     build = machine_.get("python_build")
     return f" ({build})" if build else ""
@@ -107,3 +110,13 @@ def report(result: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    # `python bench/report.py --optimised`: exit status 0 when this interpreter is built with PGO and LTO, which
+    # `make bench` asks of the venv's Python before it measures (and of .python/'s before it reuses it).
+    import sys
+
+    if sys.argv[1:] != ["--optimised"]:
+        sys.exit("usage: python bench/report.py --optimised")
+    sys.exit(0 if python_build(sysconfig.get_config_var("CONFIG_ARGS") or "") == OPTIMISED_BUILD else 1)

@@ -5,7 +5,9 @@ itself is a command (`make bench`)."""
 import datetime as dt
 import http.client
 import http.server
+import subprocess
 import sys
+import sysconfig
 import threading
 from pathlib import Path
 
@@ -16,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))  # ben
 
 from bench.cleanup import BENCH_PURPOSE, BENCH_TITLE, clear_bench_bookings, clear_bench_requests  # noqa: E402
 from bench.load import request  # noqa: E402
-from bench.report import python_build, report  # noqa: E402
+from bench.report import OPTIMISED_BUILD, python_build, report  # noqa: E402
 from bench.run import Fixture  # noqa: E402
 from stations.models import Booking, ServiceRequest, Space  # noqa: E402
 from stations.services.requests import service_request_create  # noqa: E402
@@ -188,6 +190,19 @@ def test_the_load_generators_client_reads_status_headers_and_body():
         server.server_close()
     with pytest.raises((OSError, http.client.HTTPException)):
         request(port, "GET", "/", {}, timeout=2)  # nobody listens any more
+
+
+def test_make_bench_asks_the_report_whether_this_interpreter_is_optimised():
+    """`make bench` runs `python bench/report.py --optimised` on the venv's Python (and on .python/'s) to
+    decide whether to build or reuse the PGO+LTO interpreter: exit status 0 exactly when the report would
+    name this interpreter's build PGO+LTO, and a usage error for anything else it is asked."""
+    script = Path(__file__).resolve().parent.parent / "bench" / "report.py"
+    answer = subprocess.run([sys.executable, script, "--optimised"], capture_output=True, check=False)
+    optimised = python_build(sysconfig.get_config_var("CONFIG_ARGS") or "") == OPTIMISED_BUILD
+    assert answer.returncode == (0 if optimised else 1)
+    wrong = subprocess.run([sys.executable, script], capture_output=True, text=True, check=False)
+    assert wrong.returncode == 1
+    assert "usage" in wrong.stderr
 
 
 def test_report_names_how_the_interpreter_was_built():
