@@ -16,13 +16,18 @@ for c in $(CURDIR)/.python/bin/python3 python3.13 python3.12 $$(ls -d $${PYENV_R
     command -v $$c; exit 0; fi; done; exit 1
 endef
 
-.PHONY: help run setup test lint messages clean gettext bench soak backup restore python
+.PHONY: help run setup test lint messages clean gettext translations bench soak backup restore python
 
 # compilemessages needs GNU gettext's msgfmt; Debian has it as the `gettext` package.
 gettext:
 	@command -v msgfmt >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -qq && apt-get install -y -qq gettext >/dev/null; \
 	  else echo "OneDesk needs GNU gettext (msgfmt) to compile translations: sudo apt-get install gettext"; exit 1; fi; }
+
+# The compiled catalogues (locale/*/LC_MESSAGES/*.mo, not committed) that every page is served with: before
+# the app runs, the suite runs, or the bench and the soak measure it.
+translations: $(VENV)/.installed gettext
+	$(MANAGE) compilemessages --ignore=.venv -v 0
 
 help:
 	@echo "make run   — set up (venv, install, migrate, demo data, translations) and serve on http://$(HOST):$(PORT)"
@@ -41,9 +46,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet '.[dev]'
 	@touch $@
 
-setup: $(VENV)/.installed gettext
+setup: $(VENV)/.installed translations
 	@mkdir -p var
-	$(MANAGE) compilemessages --ignore=.venv -v 0
 	$(MANAGE) migrate --noinput -v 0
 	$(MANAGE) load_demo
 
@@ -51,8 +55,7 @@ run: setup
 	@$(MANAGE) demo_logins
 	$(MANAGE) runserver $(HOST):$(PORT)
 
-test: $(VENV)/.installed gettext
-	$(MANAGE) compilemessages --ignore=.venv -v 0
+test: $(VENV)/.installed translations
 	$(MANAGE) makemigrations --check --dry-run -v 1
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -63,11 +66,11 @@ test: $(VENV)/.installed gettext
 # It measures the interpreter production runs: CPython built with PGO and LTO, as Debian's and the official
 # Docker images' are (pyenv's default build is ~15 % slower on this mix). A venv on any other build is made
 # again on the one `make python` builds (once, ~20 minutes); BENCH_PYTHON=venv measures the venv as it is.
-# The translations are compiled first, as `make run` does: without them a clean checkout's pages fall back
-# to the English source strings, and the bench would measure pages nobody is shown.
+# The translations are compiled first (`translations`), as `make run` does: without them a clean checkout's
+# pages fall back to the English source strings, and the bench would measure pages nobody is shown.
 SIZE ?= small
 BENCH_PYTHON ?= optimised
-bench: $(VENV)/.installed gettext
+bench: $(VENV)/.installed translations
 	@if [ "$(BENCH_PYTHON)" != venv ] && ! $(PY) bench/report.py --optimised; then \
 	  if [ -x .python/bin/python3 ] && .python/bin/python3 bench/report.py --optimised; then \
 	    echo "make bench: making the venv again on the optimised CPython in .python/"; \
@@ -76,15 +79,13 @@ bench: $(VENV)/.installed gettext
 	    echo "make bench: the venv's Python ($$($(PY) --version)) is not built with PGO and LTO; building one first (make python, ~20 minutes, once; BENCH_PYTHON=venv skips this)"; \
 	    $(MAKE) --no-print-directory python; \
 	  fi; fi
-	$(MANAGE) compilemessages --ignore=.venv -v 0
 	$(PY) bench/run.py --size $(SIZE) $(BENCH_ARGS)
 
 # Not part of `make test`: its own PostgreSQL cluster (initdb in a temporary directory, never the server on
 # 5432), gunicorn, ~60 s of mixed load, a PostgreSQL restart and a killed worker, then every write the clients
 # were told succeeded is checked in the database. Writes bench/results/soak.json; fails on any lost or
 # duplicated write, a 5xx outside the fault windows or a recovery over 30 s. SOAK_ARGS="--seconds 120" etc.
-soak: $(VENV)/.installed gettext
-	$(MANAGE) compilemessages --ignore=.venv -v 0
+soak: $(VENV)/.installed translations
 	$(PY) bench/soak.py $(SOAK_ARGS)
 
 # CPython built the way Debian's own and the official Docker images' are (profile-guided, link-time
